@@ -1,0 +1,68 @@
+#ifndef SMUX_CORE_FRAME_HPP
+#define SMUX_CORE_FRAME_HPP
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "smux/error.hpp"
+
+/// The smux frame layout: an 8-byte little-endian header, then LEN payload bytes.
+namespace smux::core {
+
+using stream_id = std::uint32_t;
+
+enum class command : std::uint8_t {
+    syn = 0,  ///< open a stream
+    fin = 1,  ///< the sender writes no more on the stream
+    psh = 2,  ///< stream data
+    nop = 3,  ///< keep-alive
+    upd = 4,  ///< window update (protocol version 2)
+};
+
+inline constexpr std::size_t header_size = 8;
+inline constexpr std::size_t update_payload_size = 8;
+inline constexpr std::size_t max_payload_size = 65'535;
+
+struct frame_header {
+    std::uint8_t version = 1;
+    command cmd = command::nop;
+    std::uint16_t length = 0;
+    stream_id sid = 0;
+
+    friend bool operator==(frame_header const&, frame_header const&) = default;
+};
+
+/// The payload of an UPD frame.
+struct window_update {
+    std::uint32_t consumed = 0;  ///< bytes of the stream the receiver's application has read
+    std::uint32_t window = 0;    ///< the receiver's window (its max_stream_buffer)
+
+    friend bool operator==(window_update const&, window_update const&) = default;
+};
+
+using header_bytes = std::array<std::byte, header_size>;
+
+void encode_header(frame_header const& h, std::span<std::byte, header_size> out) noexcept;
+[[nodiscard]] header_bytes encode_header(frame_header const& h) noexcept;
+
+/// Decodes without judging; `validate_header` says whether the frame is allowed.
+[[nodiscard]] frame_header decode_header(std::span<std::byte const, header_size> in) noexcept;
+
+void encode_update(window_update const& u, std::span<std::byte, update_payload_size> out) noexcept;
+[[nodiscard]] window_update decode_update(
+    std::span<std::byte const, update_payload_size> in) noexcept;
+
+/** Applies the receive rules of the newest Go release to a decoded header: the version must
+    match, the command must exist (UPD only in version 2), SYN/FIN/NOP carry no payload and UPD
+    carries exactly 8 bytes. PSH may carry any length up to 65535, whatever this side's own
+    max_frame_size (Go accepts it too). Stream ids are judged by the session, not here.
+
+    @return the specific `smux::error`, or an empty code when the header is acceptable.
+*/
+[[nodiscard]] error_code validate_header(frame_header const& h, int session_version) noexcept;
+
+}  // namespace smux::core
+
+#endif

@@ -1,0 +1,217 @@
+#ifndef SMUX_CORE_SESSION_HPP
+#define SMUX_CORE_SESSION_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "smux/config.hpp"
+#include "smux/core/frame.hpp"
+#include "smux/core/rx_buffer.hpp"
+#include "smux/error.hpp"
+
+/** The sans-I/O smux engine: bytes and time in, bytes and events out.
+
+    Nothing in this namespace touches a socket, a thread or a clock. The driver (the Asio front
+    end, a test, a fuzzer) feeds received bytes with `receive`, asks for bytes to send with
+    `prepare_send` / `commit_send`, passes the time with `on_timer`, and drains `poll_event`
+    after every call. Application calls (open, accept, read, write, close) change state and
+    may queue frames and events; nothing calls back into the driver.
+*/
+namespace smux::core {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+
+/// The role decides stream-id parity: clients open odd ids (3, 5, ...), servers even (2, 4, ...).
+enum class role : std::uint8_t { client, server };
+
+/// The initial per-stream send window of protocol version 2 (a constant of the protocol).
+inline constexpr std::uint32_t initial_peer_window = 262'144;
+
+/// Something the driver has to act on. Events of one stream come in the order they happened.
+struct event {
+    enum class kind : std::uint8_t {
+        incoming,    ///< a peer-opened stream waits in the accept queue (once per accept() miss)
+        readable,    ///< data, FIN or the session's end can be read (once per read() miss)
+        writable,    ///< the v2 send window opened (once per write() that accepted nothing)
+        write_done,  ///< a write's accepted bytes all went to the transport, or were dropped
+        closed,      ///< the session ended with `ec`; no events follow
+    };
+    kind what;
+    stream_id id = 0;
+    void* context = nullptr;  ///< the stream's context (see `session::set_context`)
+    std::size_t bytes = 0;    ///< write_done: bytes handed to the transport
+    error_code ec;            ///< closed: the terminal error
+};
+
+/// Outcome of `session::read`.
+struct read_result {
+    enum class status : std::uint8_t {
+        data,           ///< `bytes` > 0 were copied out
+        would_block,    ///< nothing buffered yet; a `readable` event will follow
+        end_of_stream,  ///< the peer's FIN arrived and every byte before it was read
+        failed,         ///< `ec` tells why (closed stream, or the session's terminal error)
+    };
+    std::size_t bytes = 0;
+    status state = status::would_block;
+    error_code ec;
+};
+
+/// Outcome of `session::write`.
+struct write_result {
+    std::size_t accepted = 0;  ///< bytes registered; 0 with no `ec`: wait for `writable`
+    error_code ec;
+};
+
+/// Counters of a session, cumulative unless said otherwise.
+struct session_counters {
+    std::uint64_t bytes_received = 0;  ///< connection bytes consumed by `receive`
+    std::uint64_t bytes_sent = 0;      ///< connection bytes committed by `commit_send`
+    std::uint64_t frames_received = 0;
+    std::uint64_t frames_sent = 0;
+    std::uint64_t streams_opened = 0;    ///< by this side
+    std::uint64_t streams_accepted = 0;  ///< opened by the peer and queued for accept
+    std::uint64_t streams_refused = 0;   ///< peer SYNs answered with FIN (max_streams)
+    std::uint64_t streams_open = 0;      ///< now: streams in the table
+    std::uint64_t buffered_bytes = 0;    ///< now: received payload not yet read
+    std::uint64_t pinned_bytes = 0;      ///< now: memory the buffered payload keeps alive
+};
+
+class session_state;
+
+/** One smux session in one role.
+
+    @par Thread Safety
+    None: one session belongs to one thread (or strand) at a time.
+*/
+class session {
+  public:
+    /// Tuning of the engine that is not part of the protocol configuration.
+    struct options {
+        /// Payloads shorter than this are copied into small per-stream blocks instead of
+        /// pinning the large receive block they arrived in.
+        std::size_t copy_threshold = 4'096;
+        /// Upper bound of one `prepare_send` batch, in bytes.
+        std::size_t max_batch_bytes = 1U << 20U;
+        /// Upper bound of one `prepare_send` batch, in segments (Asio gathers at most 64).
+        std::size_t max_batch_segments = 64;
+        /// Memory that buffered payload may pin before reading pauses; 0: twice
+        /// max_receive_buffer, at least 256 KiB.
+        std::size_t max_pinned_bytes = 0;
+        /// FIN replies to refused SYNs that may wait before reading pauses.
+        std::size_t max_pending_refusals = 1'024;
+    };
+
+    /// @throws config_error when `cfg` is invalid.
+    session(role r, config const& cfg, time_point now);
+    session(role r, config const& cfg, time_point now, options const& opts);
+    ~session();
+    session(session&&) noexcept;
+    session& operator=(session&&) noexcept;
+
+    // ---- transport -> core
+
+    /** Consumes received connection bytes and returns how many it took. It stops at a frame
+        boundary as soon as `want_read()` turns false (the receive budget is spent or the
+        accept queue is full); the driver keeps the rest and offers it again later.
+        Stream payloads are kept as views into `bytes.buffer` (no copy) when large enough. */
+    std::size_t receive(rx_chunk const& bytes);
+
+    /// Convenience for tests and fuzzers: copies `bytes` into a fresh block first.
+    std::size_t receive(std::span<std::byte const> bytes);
+
+    /// True while the session wants more connection bytes (Go's "bucket > 0" rule, plus the
+    /// accept backlog and memory limits).
+    [[nodiscard]] bool want_read() const noexcept;
+
+    // ---- core -> transport
+
+    /** The next bytes to write, as a gather list that stays valid until `commit_send`. After
+        a partial commit the rest is returned again first. Empty when nothing is due. */
+    [[nodiscard]] std::span<std::span<std::byte const> const> prepare_send();
+
+    /// `n` bytes of the last `prepare_send` reached the transport.
+    void commit_send(std::size_t n);
+
+    [[nodiscard]] bool want_write() const noexcept;
+
+    // ---- application
+
+    /// Opens a stream: registers it, then queues its SYN. Fails with `error::go_away` once
+    /// ids are exhausted, or with the terminal error of a dead session.
+    [[nodiscard]] std::optional<stream_id> open_stream(error_code& ec);
+
+    /// Takes the oldest stream from the accept queue. Empty with no `ec`: an `incoming`
+    /// event follows when one arrives. After the session ended, queued streams are still
+    /// handed out, then the terminal error.
+    [[nodiscard]] std::optional<stream_id> accept_stream(error_code& ec);
+
+    /** Copies buffered payload into `out` and returns the receive credit (v2: queues an UPD
+        by Go's rule). After the peer's FIN, buffered bytes come first, then end_of_stream;
+        after the session's end, buffered bytes come first, then the terminal error. */
+    read_result read(stream_id id, std::span<std::span<std::byte> const> out);
+
+    /// Bytes buffered for `id` and not yet read.
+    [[nodiscard]] std::size_t readable_bytes(stream_id id) const noexcept;
+
+    /** Registers caller-owned bytes to send on `id`, without copying. `src` (the span array
+        and the bytes) must stay valid until the `write_done` event of this stream. Only one
+        write per stream at a time. In v2 at most the open window is accepted. */
+    write_result write(stream_id id, std::span<std::span<std::byte const> const> src);
+
+    /** Ends the stream's write early: bytes not yet in a frame are dropped and the window
+        credit they took is given back; `write_done` follows (at once, or when the frames
+        already built reach the transport) with the count actually sent. */
+    void abort_write(stream_id id);
+
+    /// Half-close: FIN after the bytes already accepted; reads go on.
+    error_code close_write(stream_id id);
+
+    /** Full close: FIN (unless sent), unread data dropped, the id forgotten once its FIN
+        left. A write still in progress ends with `write_done` for the bytes already framed. */
+    void close_stream(stream_id id);
+
+    /// Attaches a driver pointer to a stream; it comes back in the stream's events.
+    void set_context(stream_id id, void* context) noexcept;
+
+    /// Graceful end: every stream gets its FIN after its queued data; nothing else changes.
+    void shutdown_streams();
+
+    /** Ends the session with `ec` (a protocol error found here, the connection's error, or
+        `error::session_closed`). Buffered data stays readable; every later call fails with
+        `ec`. A driver maps the connection's end of file to `error::connection_closed`. */
+    void close(error_code ec);
+
+    // ---- time
+
+    void on_timer(time_point now);
+    [[nodiscard]] std::optional<time_point> next_timer() const noexcept;
+
+    // ---- events and state
+
+    [[nodiscard]] std::optional<event> poll_event();
+
+    [[nodiscard]] bool is_alive() const noexcept;
+    [[nodiscard]] error_code terminal_error() const noexcept;
+    [[nodiscard]] session_counters counters() const noexcept;
+    [[nodiscard]] config const& configuration() const noexcept;
+    [[nodiscard]] role session_role() const noexcept;
+
+    /// The id the next `open_stream` will use (0 once ids are exhausted).
+    [[nodiscard]] stream_id next_stream_id() const noexcept;
+
+    /// Continues id allocation after `last_used` (same parity as this side), as if every id
+    /// up to it had been used. For tests of id exhaustion.
+    void skip_stream_ids(stream_id last_used) noexcept;
+
+  private:
+    std::unique_ptr<session_state> s_;
+};
+
+}  // namespace smux::core
+
+#endif

@@ -1,0 +1,137 @@
+#ifndef SMUX_DETAIL_OP_SLOT_HPP
+#define SMUX_DETAIL_OP_SLOT_HPP
+
+#include <memory>
+#include <tuple>
+#include <utility>
+
+#include "smux/detail/asio_compat.hpp"
+
+namespace smux::detail {
+
+/** Posts `handler(args...)` to the handler's associated executor (never inline), clearing
+    the handler's cancellation slot right before the call, where the emitter runs. */
+template <class Handler, class IoExecutor, class... Args>
+void post_completion(Handler&& handler, IoExecutor const& io_ex, Args&&... args) {
+    auto ex = net::get_associated_executor(handler, io_ex);
+    auto alloc = net::get_associated_allocator(handler, net::recycling_allocator<void>());
+    net::post(ex, net::bind_allocator(alloc,
+                                      [h = std::forward<Handler>(handler),
+                                       a = std::make_tuple(std::forward<Args>(args)...)]() mutable {
+                                          auto slot = net::get_associated_cancellation_slot(h);
+                                          if (slot.is_connected()) {
+                                              slot.clear();
+                                          }
+                                          std::apply(std::move(h), std::move(a));
+                                      }));
+}
+
+template <class Signature>
+class op_slot;
+
+/** A parked completion handler of any type, with a fixed signature (Asio 1.22 has no
+    `any_completion_handler`). It keeps work on the handler's executor while parked, frees its
+    memory before the handler runs, and always completes through `post`.
+
+    The handler's cancellation slot is left to the caller (it is installed where the operation
+    starts); `post_completion` clears it just before the upcall. */
+template <class... Args>
+class op_slot<void(Args...)> {
+    struct base {
+        virtual void complete(Args... args) = 0;
+        virtual void destroy() noexcept = 0;
+
+      protected:
+        ~base() = default;
+    };
+
+    template <class Handler, class IoExecutor>
+    struct op final : base {
+        using executor_type = net::associated_executor_t<Handler, IoExecutor>;
+        using allocator_type = net::associated_allocator_t<Handler, net::recycling_allocator<void>>;
+        using self_allocator =
+            typename std::allocator_traits<allocator_type>::template rebind_alloc<op>;
+
+        op(Handler&& h, IoExecutor const& io_ex)
+            : handler(std::move(h)),
+              work(net::get_associated_executor(handler, io_ex)),
+              io_executor(io_ex) {}
+
+        Handler handler;
+        net::executor_work_guard<executor_type> work;
+        IoExecutor io_executor;
+
+        static op* create(Handler&& h, IoExecutor const& io_ex) {
+            self_allocator alloc(
+                net::get_associated_allocator(h, net::recycling_allocator<void>()));
+            op* p = std::allocator_traits<self_allocator>::allocate(alloc, 1);
+            try {
+                std::allocator_traits<self_allocator>::construct(alloc, p, std::move(h), io_ex);
+            } catch (...) {
+                std::allocator_traits<self_allocator>::deallocate(alloc, p, 1);
+                throw;
+            }
+            return p;
+        }
+
+        // Frees the op and hands back what is needed to call the handler.
+        std::pair<Handler, IoExecutor> release() noexcept {
+            self_allocator alloc(
+                net::get_associated_allocator(handler, net::recycling_allocator<void>()));
+            std::pair<Handler, IoExecutor> out(std::move(handler), io_executor);
+            std::allocator_traits<self_allocator>::destroy(alloc, this);
+            std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
+            return out;
+        }
+
+        void complete(Args... args) override {
+            auto [h, io_ex] = release();
+            post_completion(std::move(h), io_ex, std::move(args)...);
+        }
+
+        void destroy() noexcept override { (void)release(); }
+    };
+
+  public:
+    op_slot() noexcept = default;
+    op_slot(op_slot const&) = delete;
+    op_slot& operator=(op_slot const&) = delete;
+    op_slot(op_slot&& o) noexcept : op_(std::exchange(o.op_, nullptr)) {}
+    op_slot& operator=(op_slot&& o) noexcept {
+        if (this != &o) {
+            reset();
+            op_ = std::exchange(o.op_, nullptr);
+        }
+        return *this;
+    }
+    ~op_slot() { reset(); }
+
+    template <class Handler, class IoExecutor>
+    void emplace(Handler&& handler, IoExecutor const& io_ex) {
+        reset();
+        op_ = op<std::decay_t<Handler>, IoExecutor>::create(std::forward<Handler>(handler), io_ex);
+    }
+
+    /// Precondition: engaged. The slot is empty afterwards.
+    void complete(Args... args) {
+        base* p = std::exchange(op_, nullptr);
+        p->complete(std::move(args)...);
+    }
+
+    /// Drops the handler without calling it (io_context teardown).
+    void reset() noexcept {
+        if (base* p = std::exchange(op_, nullptr)) {
+            p->destroy();
+        }
+    }
+
+    [[nodiscard]] bool engaged() const noexcept { return op_ != nullptr; }
+    explicit operator bool() const noexcept { return op_ != nullptr; }
+
+  private:
+    base* op_ = nullptr;
+};
+
+}  // namespace smux::detail
+
+#endif

@@ -1,0 +1,196 @@
+#ifndef SMUX_DETAIL_SESSION_IMPL_HPP
+#define SMUX_DETAIL_SESSION_IMPL_HPP
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <unordered_map>
+
+#include "smux/config.hpp"
+#include "smux/core/session.hpp"
+#include "smux/detail/asio_compat.hpp"
+#include "smux/detail/op_slot.hpp"
+#include "smux/detail/stream_state.hpp"
+#include "smux/error.hpp"
+
+namespace smux {
+
+template <class Executor>
+class basic_stream;
+
+/// A stream handle on the session's strand; every session hands out this type.
+using stream = basic_stream<net::any_io_executor>;
+
+/// Counters of one session, readable from any thread.
+struct session_stats {
+    std::uint64_t bytes_received = 0;  ///< connection bytes, headers included
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t frames_received = 0;
+    std::uint64_t frames_sent = 0;
+    std::uint64_t streams_opened = 0;    ///< by this side
+    std::uint64_t streams_accepted = 0;  ///< opened by the peer
+    std::uint64_t streams_refused = 0;   ///< peer streams refused (max_streams)
+    std::uint64_t streams_open = 0;      ///< now
+    std::uint64_t buffered_bytes = 0;    ///< now: received, not yet read
+};
+
+}  // namespace smux
+
+namespace smux::detail {
+
+enum class op_kind : std::uint8_t { read, write, accept, wait_closed };
+
+/** The driver of one session: owns the engine, the streams' parked operations, the receive
+    blocks and the gather array, and moves bytes between the engine and the transport.
+    Everything but the functions marked "any thread" runs on the strand. The transport is
+    reached through three virtual functions implemented by `transport_session<NextLayer>`. */
+class session_impl : public std::enable_shared_from_this<session_impl> {
+  public:
+    using strand_type = net::strand<net::any_io_executor>;
+    using stream_op = op_slot<void(error_code, std::size_t)>;
+    using accept_op = op_slot<void(error_code, stream)>;
+    using wait_op = op_slot<void(error_code)>;
+
+    session_impl(core::role r, config const& cfg, net::any_io_executor const& io_ex);
+    session_impl(session_impl const&) = delete;
+    session_impl& operator=(session_impl const&) = delete;
+    virtual ~session_impl();
+
+    /// Any thread: starts reading, writing and keep-alive (after construction).
+    void start();
+
+    /// Any thread: the executor every completion defaults to (the strand).
+    [[nodiscard]] net::any_io_executor executor() const noexcept { return strand_; }
+    [[nodiscard]] strand_type const& strand() const noexcept { return strand_; }
+    [[nodiscard]] core::role role() const noexcept { return role_; }
+    [[nodiscard]] config const& configuration() const noexcept { return cfg_; }
+
+    /// Any thread: a unique number for an operation, used to match cancellation requests.
+    std::uint64_t next_serial() noexcept { return serial_.fetch_add(1) + 1; }
+
+    /// Any thread.
+    [[nodiscard]] session_stats stats() const noexcept;
+    [[nodiscard]] bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+
+    // ---- session operations (strand)
+    std::optional<stream> open_stream(error_code& ec);
+    std::optional<stream> try_accept(error_code& ec);
+    accept_op& park_accept(std::uint64_t serial);
+    /// Empty once the session ended (its terminal error then).
+    [[nodiscard]] std::optional<error_code> terminal_error() const;
+    wait_op& park_wait_closed(std::uint64_t serial);
+    void close(error_code ec);
+    /// Graceful close: park the handler in `park_shutdown()`, then call `begin_shutdown()`:
+    /// every stream gets its FIN, the frames are flushed, then the connection is closed.
+    wait_op& park_shutdown();
+    void begin_shutdown();
+
+    // ---- stream operations (strand)
+    struct read_outcome {
+        bool would_block = false;
+        error_code ec;
+        std::size_t bytes = 0;
+    };
+    read_outcome try_read(stream_state& st);
+    /// Registers st.write_buffers; parks st.write_op unless it completed at once (returns true).
+    bool start_write(stream_state& st, error_code& ec);
+    void shutdown_send(stream_state& st);
+    void close_stream(std::shared_ptr<stream_state> const& st);
+    void cancel_stream(stream_state& st);
+    void cancel_op(op_kind kind, core::stream_id id, std::uint64_t serial,
+                   net::cancellation_type type);
+
+    /// io_context teardown: drops every parked handler without calling it.
+    void destroy_parked_ops() noexcept;
+
+  protected:
+    // ---- transport, implemented by transport_session<NextLayer> (strand)
+    virtual void transport_read(net::mutable_buffer buffer) = 0;
+    virtual void transport_write(std::span<net::const_buffer const> buffers) = 0;
+    virtual void transport_close() noexcept = 0;
+
+    // Completions of the transport operations (strand).
+    void on_read_done(error_code ec, std::size_t n);
+    void on_write_done(error_code ec, std::size_t n);
+
+    strand_type strand_;
+
+  private:
+    stream make_stream(core::stream_id id);
+    void drain_events();
+    void handle_closed(error_code ec);
+    void complete_write(stream_state& st, std::size_t bytes);
+    void complete_read_if_ready(stream_state& st);
+    void retry_write(stream_state& st);
+    void fail_deferred_writes();
+    void pump_read();
+    void pump_write();
+    void arm_timer();
+    void on_timer(error_code ec);
+    void finish_shutdown_if_flushed();
+    void publish_stats() noexcept;
+    void erase_stream_if_done(stream_state& st);
+
+    core::role role_;
+    config cfg_;
+    core::session core_;
+    std::unordered_map<core::stream_id, std::shared_ptr<stream_state>> streams_;
+
+    std::list<std::pair<std::uint64_t, accept_op>> accept_ops_;
+    std::list<std::pair<std::uint64_t, wait_op>> wait_ops_;
+    std::list<wait_op> shutdown_ops_;
+    bool shutting_down_ = false;
+
+    // receive path
+    core::rx_buffer_ptr rx_block_;
+    core::rx_chunk rx_pending_;  ///< received bytes the engine did not take yet
+    bool reading_ = false;
+
+    // send path
+    std::array<net::const_buffer, 64> gather_{};
+    bool writing_ = false;
+    bool deferred_write_failures_ = false;
+
+    net::steady_timer timer_;
+    std::optional<core::time_point> timer_expiry_;
+    bool timer_waiting_ = false;
+
+    std::atomic<std::uint64_t> serial_{0};
+    std::atomic<bool> open_{true};
+
+    struct atomic_stats {
+        std::atomic<std::uint64_t> bytes_received{0}, bytes_sent{0}, frames_received{0},
+            frames_sent{0}, streams_opened{0}, streams_accepted{0}, streams_refused{0},
+            streams_open{0}, buffered_bytes{0};
+    } stats_;
+
+    friend class session_service;
+    session_impl* service_prev_ = nullptr;
+    session_impl* service_next_ = nullptr;
+};
+
+/// Keeps the list of live sessions of an execution context, so that destroying the context
+/// releases the handlers parked in them (which may own the coroutines that own the sessions).
+class session_service : public net::execution_context::service {
+  public:
+    static inline net::execution_context::id id;  // NOLINT: Asio's service key
+
+    explicit session_service(net::execution_context& ctx);
+    void add(session_impl& s);
+    void remove(session_impl& s) noexcept;
+    void shutdown() override;
+
+  private:
+    std::mutex mutex_;
+    session_impl* head_ = nullptr;
+};
+
+}  // namespace smux::detail
+
+#endif

@@ -1,0 +1,80 @@
+#ifndef SMUX_DETAIL_TRANSPORT_HPP
+#define SMUX_DETAIL_TRANSPORT_HPP
+
+#include <memory>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include "smux/detail/asio_compat.hpp"
+#include "smux/detail/session_impl.hpp"
+
+namespace smux::detail {
+
+template <class T>
+concept has_lowest_layer = requires(T& t) {
+    t.lowest_layer();
+};
+
+/// The layer to close when the session ends: the socket under a TLS stream, or the stream.
+template <class Stream>
+auto& lowest_layer_of(Stream& s) noexcept {
+    if constexpr (has_lowest_layer<Stream>) {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s.lowest_layer())>, Stream>) {
+            return s;
+        } else {
+            return lowest_layer_of(s.lowest_layer());
+        }
+    } else {
+        return s;
+    }
+}
+
+/** A session over a concrete Asio stream: the only part of the driver that is a template.
+    It owns the stream and runs its operations on the session's strand. */
+template <class NextLayer>
+class transport_session final : public session_impl {
+  public:
+    template <class... Args>
+    transport_session(core::role r, config const& cfg, Args&&... args)
+        : session_impl(r, cfg, first_executor(args...)), next_(std::forward<Args>(args)...) {}
+
+    [[nodiscard]] NextLayer& next_layer() noexcept { return next_; }
+
+  private:
+    template <class First, class... Rest>
+    static net::any_io_executor first_executor(First& first, Rest&...) {
+        if constexpr (requires { first.get_executor(); }) {
+            return first.get_executor();
+        } else {
+            return first;  // an executor or execution context given to construct the stream
+        }
+    }
+
+    void transport_read(net::mutable_buffer buffer) override {
+        next_.async_read_some(
+            buffer,
+            net::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t n) {
+                static_cast<transport_session&>(*self).on_read_done(ec, n);
+            }));
+    }
+
+    void transport_write(std::span<net::const_buffer const> buffers) override {
+        net::async_write(
+            next_, buffers,
+            net::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t n) {
+                static_cast<transport_session&>(*self).on_write_done(ec, n);
+            }));
+    }
+
+    void transport_close() noexcept override {
+        error_code ignored;
+        lowest_layer_of(next_).close(ignored);
+    }
+
+    NextLayer next_;
+};
+
+}  // namespace smux::detail
+
+#endif

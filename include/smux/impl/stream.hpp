@@ -1,0 +1,205 @@
+#ifndef SMUX_IMPL_STREAM_HPP
+#define SMUX_IMPL_STREAM_HPP
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <utility>
+
+#include "smux/detail/op_slot.hpp"
+#include "smux/detail/session_impl.hpp"
+
+namespace smux::detail {
+
+/// Takes the non-empty buffers of a sequence, up to the capacity of `out`.
+template <class BufferSequence, class Byte, std::size_t N>
+std::size_t to_spans(BufferSequence const& buffers, std::array<std::span<Byte>, N>& out) {
+    std::size_t count = 0;
+    auto const end = net::buffer_sequence_end(buffers);
+    for (auto it = net::buffer_sequence_begin(buffers); it != end && count < N; ++it) {
+        auto const b = *it;
+        if (b.size() != 0) {
+            out[count++] = std::span<Byte>(static_cast<Byte*>(b.data()), b.size());
+        }
+    }
+    return count;
+}
+
+/// Installed in a handler's cancellation slot where the operation starts; forwards the
+/// request to the strand, where it applies only if the same operation is still pending.
+class cancel_request {
+  public:
+    cancel_request(std::weak_ptr<session_impl> s, op_kind kind, core::stream_id id,
+                   std::uint64_t serial) noexcept
+        : session_(std::move(s)), kind_(kind), id_(id), serial_(serial) {}
+
+    void operator()(net::cancellation_type type) const {
+        if (auto s = session_.lock()) {
+            auto const& strand = s->strand();
+            net::post(strand, [s = std::move(s), kind = kind_, id = id_, serial = serial_, type] {
+                s->cancel_op(kind, id, serial, type);
+            });
+        }
+    }
+
+  private:
+    std::weak_ptr<session_impl> session_;
+    op_kind kind_;
+    core::stream_id id_;
+    std::uint64_t serial_;
+};
+
+template <class Handler>
+std::uint64_t install_cancellation(Handler& handler, session_impl& s, op_kind kind,
+                                   core::stream_id id) {
+    std::uint64_t const serial = s.next_serial();
+    auto slot = net::get_associated_cancellation_slot(handler);
+    if (slot.is_connected()) {
+        slot.template emplace<cancel_request>(s.weak_from_this(), kind, id, serial);
+    }
+    return serial;
+}
+
+/// Completes an operation started on an empty handle.
+template <class Handler, class... Args>
+void complete_on_empty_handle(Handler&& handler, Args&&... args) {
+    auto ex = net::get_associated_executor(handler, net::system_executor());
+    post_completion(std::forward<Handler>(handler), ex, std::forward<Args>(args)...);
+}
+
+struct initiate_read_some {
+    template <class Handler, class MutableBufferSequence>
+    void operator()(Handler&& handler, std::shared_ptr<session_impl> s,
+                    std::shared_ptr<stream_state> st, MutableBufferSequence const& buffers) const {
+        if (!s) {
+            complete_on_empty_handle(std::forward<Handler>(handler),
+                                     make_error_code(error::stream_closed), std::size_t{0});
+            return;
+        }
+        std::uint64_t const serial = install_cancellation(handler, *s, op_kind::read, st->id);
+        auto const& strand = s->strand();
+        net::dispatch(strand, [s = std::move(s), st = std::move(st), serial, buffers,
+                               h = std::forward<Handler>(handler)]() mutable {
+            auto const io_ex = s->executor();
+            std::array<std::span<std::byte>, max_op_buffers> spans{};
+            std::size_t const count = to_spans(buffers, spans);
+            if (count == 0) {
+                post_completion(std::move(h), io_ex, error_code{}, std::size_t{0});
+                return;
+            }
+            if (st->read_op) {
+                post_completion(std::move(h), io_ex, make_error_code(error::operation_in_progress),
+                                std::size_t{0});
+                return;
+            }
+            st->read_buffers = spans;
+            st->read_buffer_count = count;
+            auto const r = s->try_read(*st);
+            if (!r.would_block) {
+                post_completion(std::move(h), io_ex, r.ec, r.bytes);
+                return;
+            }
+            st->read_serial = serial;
+            st->read_op.emplace(std::move(h), io_ex);
+        });
+    }
+};
+
+struct initiate_write_some {
+    template <class Handler, class ConstBufferSequence>
+    void operator()(Handler&& handler, std::shared_ptr<session_impl> s,
+                    std::shared_ptr<stream_state> st, ConstBufferSequence const& buffers) const {
+        if (!s) {
+            complete_on_empty_handle(std::forward<Handler>(handler),
+                                     make_error_code(error::stream_closed), std::size_t{0});
+            return;
+        }
+        std::uint64_t const serial = install_cancellation(handler, *s, op_kind::write, st->id);
+        auto const& strand = s->strand();
+        net::dispatch(strand, [s = std::move(s), st = std::move(st), serial, buffers,
+                               h = std::forward<Handler>(handler)]() mutable {
+            auto const io_ex = s->executor();
+            std::array<std::span<std::byte const>, max_op_buffers> spans{};
+            std::size_t const count = to_spans(buffers, spans);
+            if (count == 0) {
+                post_completion(std::move(h), io_ex, error_code{}, std::size_t{0});
+                return;
+            }
+            if (st->write_op) {
+                post_completion(std::move(h), io_ex, make_error_code(error::operation_in_progress),
+                                std::size_t{0});
+                return;
+            }
+            st->write_buffers = spans;
+            st->write_buffer_count = count;
+            st->write_serial = serial;
+            st->write_op.emplace(std::move(h), io_ex);
+            error_code ec;
+            if (s->start_write(*st, ec)) {
+                st->write_op.complete(ec, std::size_t{0});
+            }
+        });
+    }
+};
+
+}  // namespace smux::detail
+
+namespace smux {
+
+template <class Executor>
+template <class MutableBufferSequence,
+          net::completion_token_for<void(error_code, std::size_t)> ReadToken>
+auto basic_stream<Executor>::async_read_some(MutableBufferSequence const& buffers,
+                                             ReadToken&& token) {
+    return net::async_initiate<ReadToken, void(error_code, std::size_t)>(
+        detail::initiate_read_some{}, token, session_, state_, buffers);
+}
+
+template <class Executor>
+template <class ConstBufferSequence,
+          net::completion_token_for<void(error_code, std::size_t)> WriteToken>
+auto basic_stream<Executor>::async_write_some(ConstBufferSequence const& buffers,
+                                              WriteToken&& token) {
+    return net::async_initiate<WriteToken, void(error_code, std::size_t)>(
+        detail::initiate_write_some{}, token, session_, state_, buffers);
+}
+
+template <class Executor>
+void basic_stream<Executor>::shutdown_send() {
+    if (!session_) {
+        return;
+    }
+    auto const& strand = session_->strand();
+    net::dispatch(strand, [s = session_, st = state_] { s->shutdown_send(*st); });
+}
+
+template <class Executor>
+void basic_stream<Executor>::cancel() {
+    if (!session_) {
+        return;
+    }
+    auto const& strand = session_->strand();
+    net::dispatch(strand, [s = session_, st = state_] { s->cancel_stream(*st); });
+}
+
+template <class Executor>
+void basic_stream<Executor>::close() noexcept {
+    if (!session_) {
+        return;
+    }
+    // Posted, never run inline: a handle may die inside the session's own code (for instance
+    // with a handler it destroys).
+    auto s = std::move(session_);
+    auto st = std::move(state_);
+    auto const& strand = s->strand();
+    try {
+        net::post(strand, [s, st = std::move(st)] { s->close_stream(st); });
+    } catch (...) {
+        // Out of memory while closing: the session reclaims the stream when it ends.
+    }
+}
+
+}  // namespace smux
+
+#endif

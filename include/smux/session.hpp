@@ -1,0 +1,153 @@
+#ifndef SMUX_SESSION_HPP
+#define SMUX_SESSION_HPP
+
+#include <memory>
+#include <utility>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+
+#include "smux/config.hpp"
+#include "smux/core/session.hpp"
+#include "smux/detail/asio_compat.hpp"
+#include "smux/detail/session_impl.hpp"
+#include "smux/detail/transport.hpp"
+#include "smux/error.hpp"
+#include "smux/stream.hpp"
+
+namespace smux {
+
+using core::role;
+
+/** A smux session over one connection (any Asio stream: TCP, Unix socket, TLS, ...).
+
+    The session owns the connection and drives it from construction on: it reads, writes and
+    sends keep-alives until it ends. There is no run call. It ends when the peer closes the
+    connection or breaks the protocol, when the keep-alive timeout fires, or when `close`,
+    `async_shutdown` or the destructor ends it; `async_wait_closed` reports why. Then every
+    pending operation completes with that error, and buffered stream data stays readable.
+
+    @code
+    smux::tcp_session session(smux::role::client, std::move(socket));
+    smux::stream s = co_await session.async_open_stream(asio::use_awaitable);
+    co_await asio::async_write(s, asio::buffer("hello"), asio::use_awaitable);
+    @endcode
+
+    @par Thread Safety
+    Distinct objects: safe. Shared objects: unsafe for calls on the same object from several
+    threads at once. Initiating functions may be called from any thread; the session and all
+    its streams run on one strand (`get_executor()`), and completion handlers run on their
+    associated executor, by default that strand, never inside the initiating function. To use
+    several cores, run several sessions.
+*/
+template <class NextLayer>
+class basic_session {
+  public:
+    using next_layer_type = NextLayer;
+    using executor_type = net::any_io_executor;
+    using stream_type = stream;
+
+    /** Takes over a connected stream and starts the session.
+        @throws config_error when `cfg` is invalid. */
+    basic_session(role r, NextLayer next_layer, config const& cfg = config{})
+        : impl_(std::make_shared<detail::transport_session<NextLayer>>(r, cfg,
+                                                                       std::move(next_layer))) {
+        impl_->start();
+    }
+
+    /// Constructs the next layer in place from `args` (for layers that cannot move).
+    template <class... Args>
+    basic_session(role r, config const& cfg, std::in_place_t, Args&&... args)
+        : impl_(std::make_shared<detail::transport_session<NextLayer>>(
+              r, cfg, std::forward<Args>(args)...)) {
+        impl_->start();
+    }
+
+    basic_session(basic_session&&) noexcept = default;
+
+    basic_session& operator=(basic_session&& other) noexcept {
+        if (this != &other) {
+            close();
+            impl_ = std::move(other.impl_);
+        }
+        return *this;
+    }
+
+    basic_session(basic_session const&) = delete;
+    basic_session& operator=(basic_session const&) = delete;
+
+    /// Closes the session (see `close`). Streams that outlive it fail their operations.
+    ~basic_session() { close(); }
+
+    /// The session's strand.
+    [[nodiscard]] executor_type get_executor() const noexcept { return impl_->executor(); }
+
+    /// The connection. Touch it only on the session's strand, and never read or write it.
+    [[nodiscard]] next_layer_type& next_layer() noexcept { return impl_->next_layer(); }
+
+    [[nodiscard]] role session_role() const noexcept { return impl_->role(); }
+    [[nodiscard]] config const& configuration() const noexcept { return impl_->configuration(); }
+
+    /// False once the session ended.
+    [[nodiscard]] bool is_open() const noexcept { return impl_ && impl_->is_open(); }
+
+    /// Counters, readable from any thread.
+    [[nodiscard]] session_stats stats() const noexcept { return impl_->stats(); }
+
+    /** Opens a stream: it exists at once (data the peer sends on it are kept) and its SYN
+        is queued. Completion signature: `void(error_code, smux::stream)`. Fails with
+        `smux::error::go_away` once this session's stream ids are exhausted, or with the
+        session's terminal error. */
+    template <net::completion_token_for<void(error_code, stream)> Token =
+                  net::default_completion_token_t<executor_type>>
+    auto async_open_stream(Token&& token = net::default_completion_token_t<executor_type>());
+
+    /** Waits for a stream the peer opened. Completion signature:
+        `void(error_code, smux::stream)`. Streams that arrived before the session ended are
+        still handed out, then the terminal error.
+
+        @par Per-Operation Cancellation
+        terminal, partial, total: completes with `asio::error::operation_aborted`; no stream is
+        lost (it waits for the next accept). */
+    template <net::completion_token_for<void(error_code, stream)> Token =
+                  net::default_completion_token_t<executor_type>>
+    auto async_accept_stream(Token&& token = net::default_completion_token_t<executor_type>());
+
+    /** Waits until the session ends. Completion signature: `void(error_code)` with the
+        terminal error: `smux::error::session_closed` after a local close,
+        `smux::error::connection_closed` when the peer closed the connection,
+        `smux::error::keepalive_timeout`, a protocol violation (`ec ==
+        smux::condition::protocol_violation`), or the connection's own error.
+
+        @par Per-Operation Cancellation
+        terminal, partial, total: completes with `asio::error::operation_aborted`. */
+    template <net::completion_token_for<void(error_code)> Token =
+                  net::default_completion_token_t<executor_type>>
+    auto async_wait_closed(Token&& token = net::default_completion_token_t<executor_type>());
+
+    /** Graceful end: every stream gets its FIN after its queued data, everything is flushed,
+        then the connection is closed. Completion signature: `void(error_code)`: no error, or
+        the error that ended the session first. */
+    template <net::completion_token_for<void(error_code)> Token =
+                  net::default_completion_token_t<executor_type>>
+    auto async_shutdown(Token&& token = net::default_completion_token_t<executor_type>());
+
+    /// Abortive end: the connection is closed now; everything pending fails with
+    /// `smux::error::session_closed`. Safe to call more than once.
+    void close() noexcept;
+
+  private:
+    std::shared_ptr<detail::transport_session<NextLayer>> impl_;
+};
+
+/// A session over TCP.
+using tcp_session = basic_session<net::ip::tcp::socket>;
+
+/// A session over a Unix domain socket.
+using local_session = basic_session<net::local::stream_protocol::socket>;
+
+}  // namespace smux
+
+#include "smux/impl/session.hpp"
+
+#endif

@@ -1,0 +1,155 @@
+#ifndef SMUX_STREAM_HPP
+#define SMUX_STREAM_HPP
+
+#include <cstdint>
+#include <memory>
+
+#include "smux/core/frame.hpp"
+#include "smux/detail/asio_compat.hpp"
+#include "smux/detail/session_impl.hpp"
+#include "smux/detail/stream_state.hpp"
+#include "smux/error.hpp"
+
+namespace smux {
+
+/** One logical byte stream of a session.
+
+    A stream is a movable handle. Destroying it, or calling `close`, sends FIN (unless already
+    sent), drops unread data and completes its pending operations with
+    `asio::error::operation_aborted`.
+
+    Reading after the peer's FIN returns the remaining buffered bytes, then `asio::error::eof`.
+    When the session ends, reads still return the buffered bytes first, then the session's
+    terminal error (for instance `smux::error::keepalive_timeout`); writes fail with it.
+
+    @par Concepts
+    AsyncReadStream, AsyncWriteStream: `asio::async_read`, `asio::async_write`,
+    `asio::ssl::stream<smux::stream>` and Beast-style algorithms work on it.
+
+    @par Thread Safety
+    Distinct objects: safe. Shared objects: unsafe, like an Asio socket: at most one read and
+    one write in flight per stream, and no concurrent calls on one handle. Initiating functions
+    may be called from any thread: they run on the session's strand (`get_executor()`).
+    Completion handlers run on their associated executor, by default that strand; they are never
+    invoked from within the initiating function.
+*/
+template <class Executor>
+class basic_stream {
+  public:
+    using executor_type = Executor;
+    using lowest_layer_type = basic_stream;
+
+    template <class Executor1>
+    struct rebind_executor {
+        using other = basic_stream<Executor1>;
+    };
+
+    /// An empty handle: every operation fails with `smux::error::stream_closed`.
+    basic_stream() noexcept = default;
+
+    basic_stream(basic_stream&& other) noexcept = default;
+
+    /// Converts from a handle of the same stream with another executor type.
+    template <class OtherExecutor>
+    basic_stream(basic_stream<OtherExecutor>&& other) noexcept  // NOLINT: Asio's rebind idiom
+        : session_(std::move(other.session_)), state_(std::move(other.state_)) {}
+
+    /// Closes the stream held now (see `close`), then takes over `other`.
+    basic_stream& operator=(basic_stream&& other) noexcept {
+        if (this != &other) {
+            close();
+            session_ = std::move(other.session_);
+            state_ = std::move(other.state_);
+        }
+        return *this;
+    }
+
+    basic_stream(basic_stream const&) = delete;
+    basic_stream& operator=(basic_stream const&) = delete;
+
+    /// Closes the stream (see `close`).
+    ~basic_stream() { close(); }
+
+    /// The session's strand (also the default executor of completion handlers).
+    [[nodiscard]] executor_type get_executor() const noexcept {
+        return session_ ? executor_type(session_->executor()) : executor_type();
+    }
+
+    lowest_layer_type& lowest_layer() noexcept { return *this; }
+    lowest_layer_type const& lowest_layer() const noexcept { return *this; }
+
+    /// The stream id on the wire (odd: opened by the client side, even: by the server side).
+    [[nodiscard]] core::stream_id id() const noexcept { return state_ ? state_->id : 0; }
+
+    /// False once closed, moved from, or default-constructed.
+    [[nodiscard]] bool is_open() const noexcept { return state_ != nullptr; }
+
+    /** Reads some bytes into `buffers`.
+
+        Completion signature: `void(error_code, std::size_t)`. Completes with at least one
+        byte, with `asio::error::eof` after the peer's FIN once every byte before it was read,
+        or with an error. Buffers of total size zero complete at once with no error. The bytes
+        handed out return receive credit to the peer (protocol version 2: window updates as
+        the Go reference sends them).
+
+        @par Per-Operation Cancellation
+        terminal, partial, total: the read ends with `asio::error::operation_aborted` and no
+        byte is lost (unread bytes stay buffered). */
+    template <class MutableBufferSequence,
+              net::completion_token_for<void(error_code, std::size_t)> ReadToken =
+                  net::default_completion_token_t<executor_type>>
+    auto async_read_some(MutableBufferSequence const& buffers,
+                         ReadToken&& token = net::default_completion_token_t<executor_type>());
+
+    /** Writes some bytes from `buffers`, without copying them: the memory must stay valid
+        until the handler runs (as for any Asio write).
+
+        Completion signature: `void(error_code, std::size_t)`. Completes when the accepted bytes
+        were handed to the connection; in protocol version 2 at most the peer's open window is
+        accepted (it waits while the window is closed). A short count is normal;
+        `asio::async_write` loops.
+
+        @par Per-Operation Cancellation
+        While waiting for the window: terminal, partial, total (nothing was sent). Once sending:
+        terminal and partial; frames already built still go out and the write completes with
+        `asio::error::operation_aborted` and the count that was sent. */
+    template <class ConstBufferSequence,
+              net::completion_token_for<void(error_code, std::size_t)> WriteToken =
+                  net::default_completion_token_t<executor_type>>
+    auto async_write_some(ConstBufferSequence const& buffers,
+                          WriteToken&& token = net::default_completion_token_t<executor_type>());
+
+    /** Half-close: sends FIN after the bytes already written; the peer reads them, then end
+        of file. Reading goes on. Later writes fail with `smux::error::broken_pipe`. */
+    void shutdown_send();
+
+    /** Full close: FIN (unless already sent), unread data dropped, pending operations
+        completed with `asio::error::operation_aborted`. The handle becomes empty. */
+    void close() noexcept;
+    void close(error_code& ec) noexcept {
+        ec = {};
+        close();
+    }
+
+    /// Completes the pending operations with `asio::error::operation_aborted` (see the
+    /// cancellation notes of each); the stream stays open.
+    void cancel();
+
+  private:
+    template <class>
+    friend class basic_stream;
+    friend class detail::session_impl;
+
+    basic_stream(std::shared_ptr<detail::session_impl> s,
+                 std::shared_ptr<detail::stream_state> st) noexcept
+        : session_(std::move(s)), state_(std::move(st)) {}
+
+    std::shared_ptr<detail::session_impl> session_;
+    std::shared_ptr<detail::stream_state> state_;
+};
+
+}  // namespace smux
+
+#include "smux/impl/stream.hpp"
+
+#endif

@@ -1,0 +1,221 @@
+#ifndef SMUX_TEST_DUPLEX_STREAM_HPP
+#define SMUX_TEST_DUPLEX_STREAM_HPP
+
+#include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+
+#include "smux/detail/asio_compat.hpp"
+#include "smux/error.hpp"
+
+namespace smux::test {
+
+/** One end of an in-memory, in-order byte pipe pair that models Asio's AsyncReadStream and
+    AsyncWriteStream, for tests that need a transport with exact control: reads and writes can
+    be cut to a few bytes, an operation can fail after a given number of successful ones, and
+    either side can end the pipe (end of file) or reset it (an error).
+
+    Both ends must share one single-threaded executor. Completions are always posted.
+*/
+class duplex_stream {
+    struct pipe {
+        std::deque<std::byte> bytes;
+        bool eof = false;
+        error_code reset;
+        std::function<bool()> waiting_reader;  ///< returns false to keep waiting
+    };
+
+  public:
+    using executor_type = net::any_io_executor;
+    using lowest_layer_type = duplex_stream;
+
+    explicit duplex_stream(executor_type ex) : ex_(std::move(ex)) {}
+
+    /// Connects two ends: what one writes the other reads.
+    static std::pair<duplex_stream, duplex_stream> make_pair(executor_type const& ex) {
+        duplex_stream a(ex);
+        duplex_stream b(ex);
+        a.in_ = std::make_shared<pipe>();
+        b.in_ = std::make_shared<pipe>();
+        a.out_ = b.in_;
+        b.out_ = a.in_;
+        return {std::move(a), std::move(b)};
+    }
+
+    [[nodiscard]] executor_type get_executor() const noexcept { return ex_; }
+    lowest_layer_type& lowest_layer() noexcept { return *this; }
+
+    /// At most `n` bytes per read (1: a transport that delivers one byte at a time).
+    void set_read_size(std::size_t n) noexcept { read_size_ = std::max<std::size_t>(n, 1); }
+    /// At most `n` bytes per write.
+    void set_write_size(std::size_t n) noexcept { write_size_ = std::max<std::size_t>(n, 1); }
+    /// The operation after `n` successful ones (reads and writes together) fails with `ec`.
+    void fail_after(std::size_t n, error_code ec) {
+        fail_countdown_ = n;
+        fail_error_ = ec;
+    }
+
+    /// Bytes written by the other end and not read yet.
+    [[nodiscard]] std::size_t available() const noexcept { return in_ ? in_->bytes.size() : 0; }
+
+    /// Ends this end's writing: the other end reads what is left, then end of file.
+    void close_write() {
+        if (out_) {
+            out_->eof = true;
+            wake(out_);
+        }
+    }
+
+    /// Breaks the pipe both ways with `ec` (like a connection reset).
+    void reset(error_code ec = net::error::connection_reset) {
+        for (auto const& p : {in_, out_}) {
+            if (p) {
+                p->reset = ec;
+                wake(p);
+            }
+        }
+    }
+
+    void close(error_code& ec) {
+        ec = {};
+        close();
+    }
+    void close() {
+        closed_ = true;
+        if (in_) {
+            in_->eof = true;
+            wake(in_);
+        }
+        close_write();
+    }
+
+    template <class MutableBufferSequence, class Token>
+    auto async_read_some(MutableBufferSequence const& buffers, Token&& token) {
+        return net::async_initiate<Token, void(error_code, std::size_t)>(
+            [this](auto handler, MutableBufferSequence const& b) {
+                start_read(std::move(handler), b);
+            },
+            token, buffers);
+    }
+
+    template <class ConstBufferSequence, class Token>
+    auto async_write_some(ConstBufferSequence const& buffers, Token&& token) {
+        return net::async_initiate<Token, void(error_code, std::size_t)>(
+            [this](auto handler, ConstBufferSequence const& b) {
+                std::size_t n = 0;
+                error_code ec = take_failure();
+                if (!ec && (closed_ || !out_ || out_->eof)) {
+                    ec = net::error::broken_pipe;
+                }
+                if (!ec && out_->reset) {
+                    ec = out_->reset;
+                }
+                if (!ec) {
+                    std::size_t limit = write_size_;
+                    for (auto it = net::buffer_sequence_begin(b);
+                         it != net::buffer_sequence_end(b) && limit > 0; ++it) {
+                        net::const_buffer cb(*it);
+                        auto const* p = static_cast<std::byte const*>(cb.data());
+                        std::size_t const k = std::min(cb.size(), limit);
+                        out_->bytes.insert(out_->bytes.end(), p, p + k);
+                        n += k;
+                        limit -= k;
+                    }
+                    wake(out_);
+                }
+                complete(std::move(handler), ec, n);
+            },
+            token, buffers);
+    }
+
+  private:
+    template <class Handler, class MutableBufferSequence>
+    void start_read(Handler handler, MutableBufferSequence const& b) {
+        auto attempt = [this, b,
+                        h = std::make_shared<std::optional<Handler>>(std::move(handler))]() {
+            if (!h->has_value()) {
+                return true;
+            }
+            error_code ec = in_ ? in_->reset : error_code(net::error::not_connected);
+            if (!ec && in_->bytes.empty() && !in_->eof && !closed_) {
+                return false;  // wait for bytes
+            }
+            if (!ec) {
+                ec = take_failure();
+            }
+            std::size_t n = 0;
+            if (!ec && closed_) {
+                ec = net::error::operation_aborted;
+            }
+            if (!ec) {
+                std::size_t limit = read_size_;
+                for (auto it = net::buffer_sequence_begin(b);
+                     it != net::buffer_sequence_end(b) && limit > 0 && !in_->bytes.empty(); ++it) {
+                    net::mutable_buffer mb(*it);
+                    auto* p = static_cast<std::byte*>(mb.data());
+                    std::size_t const k = std::min({mb.size(), limit, in_->bytes.size()});
+                    std::copy_n(in_->bytes.begin(), k, p);
+                    in_->bytes.erase(in_->bytes.begin(),
+                                     in_->bytes.begin() + static_cast<std::ptrdiff_t>(k));
+                    n += k;
+                    limit -= k;
+                }
+                if (n == 0) {
+                    ec = net::error::eof;
+                }
+            }
+            Handler handler_now = std::move(**h);
+            h->reset();
+            complete(std::move(handler_now), ec, n);
+            return true;
+        };
+        if (!attempt()) {
+            in_->waiting_reader = attempt;
+        }
+    }
+
+    void wake(std::shared_ptr<pipe> const& p) {
+        if (auto f = std::exchange(p->waiting_reader, nullptr)) {
+            net::post(ex_, [p, f = std::move(f)]() mutable {
+                if (!f()) {
+                    p->waiting_reader = std::move(f);
+                }
+            });
+        }
+    }
+
+    error_code take_failure() {
+        if (!fail_countdown_) {
+            return {};
+        }
+        if (*fail_countdown_ == 0) {
+            return fail_error_;
+        }
+        --*fail_countdown_;
+        return {};
+    }
+
+    template <class Handler>
+    void complete(Handler&& handler, error_code ec, std::size_t n) {
+        auto ex = net::get_associated_executor(handler, ex_);
+        net::post(ex,
+                  [h = std::forward<Handler>(handler), ec, n]() mutable { std::move(h)(ec, n); });
+    }
+
+    executor_type ex_;
+    std::shared_ptr<pipe> in_;
+    std::shared_ptr<pipe> out_;
+    std::size_t read_size_ = std::numeric_limits<std::size_t>::max();
+    std::size_t write_size_ = std::numeric_limits<std::size_t>::max();
+    std::optional<std::size_t> fail_countdown_;
+    error_code fail_error_;
+    bool closed_ = false;
+};
+
+}  // namespace smux::test
+
+#endif

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Source checks: the sans-I/O core stays free of Asio, and the tree is clang-formatted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if grep -rnE '#include *[<"](asio|boost/asio)' include/smux/core src/core; then
+  echo "the sans-I/O core must not include Asio" >&2
+  exit 1
+fi
+
+files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find include src tests examples tools bench fuzz -name '*.[ch]pp')
+bad=""
+for f in $files; do
+  [ -f "$f" ] || continue
+  clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad="$bad $f"
+done
+if [ -n "$bad" ]; then
+  echo "not clang-formatted (run: clang-format -i FILE):$bad" >&2
+  exit 1
+fi

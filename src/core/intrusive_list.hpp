@@ -1,0 +1,80 @@
+#ifndef SMUX_SRC_CORE_INTRUSIVE_LIST_HPP
+#define SMUX_SRC_CORE_INTRUSIVE_LIST_HPP
+
+#include <cstddef>
+
+namespace smux::core::detail {
+
+/// Links of one element in one `intrusive_list`.
+template <class T>
+struct list_hook {
+    T* prev = nullptr;
+    T* next = nullptr;
+    bool linked = false;
+};
+
+/** A FIFO of elements that carry their own links (no allocation when an element joins).
+    `Hook` selects which of the element's hooks this list uses, so one element can sit in
+    several lists at once. */
+template <class T, list_hook<T> T::*Hook>
+class intrusive_list {
+  public:
+    [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+    [[nodiscard]] T* front() const noexcept { return head_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+    static bool contains(T const& e) noexcept { return (e.*Hook).linked; }
+
+    void push_back(T& e) noexcept {
+        auto& h = e.*Hook;
+        if (h.linked) {
+            return;
+        }
+        h.linked = true;
+        h.prev = tail_;
+        h.next = nullptr;
+        if (tail_ != nullptr) {
+            (tail_->*Hook).next = &e;
+        } else {
+            head_ = &e;
+        }
+        tail_ = &e;
+        ++size_;
+    }
+
+    void erase(T& e) noexcept {
+        auto& h = e.*Hook;
+        if (!h.linked) {
+            return;
+        }
+        if (h.prev != nullptr) {
+            (h.prev->*Hook).next = h.next;
+        } else {
+            head_ = h.next;
+        }
+        if (h.next != nullptr) {
+            (h.next->*Hook).prev = h.prev;
+        } else {
+            tail_ = h.prev;
+        }
+        h = list_hook<T>{};
+        --size_;
+    }
+
+    T* pop_front() noexcept {
+        T* e = head_;
+        if (e != nullptr) {
+            erase(*e);
+        }
+        return e;
+    }
+
+  private:
+    T* head_ = nullptr;
+    T* tail_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+}  // namespace smux::core::detail
+
+#endif

@@ -1,0 +1,208 @@
+// The inbound half of the engine: parses frames from connection bytes and applies the
+// receiver rules of the Go reference (PROTOCOL.md section 4), with its newest validation.
+
+#include <algorithm>
+#include <cstring>
+
+#include "session_state.hpp"
+
+namespace smux::core {
+
+using detail::stream_record;
+
+bool session_state::reading_paused() const noexcept {
+    return buffered_ >= static_cast<std::size_t>(cfg_.max_receive_buffer) ||
+           pinned_ > max_pinned_ ||
+           backlog_.size() >= static_cast<std::size_t>(cfg_.accept_backlog) ||
+           refusals_.size() >= opts_.max_pending_refusals;
+}
+
+void session_state::pin(rx_buffer& b) noexcept {
+    if (b.pins++ == 0) {
+        pinned_ += b.capacity();
+    }
+}
+
+void session_state::unpin(rx_buffer& b) noexcept {
+    if (--b.pins == 0) {
+        pinned_ -= b.capacity();
+    }
+}
+
+// Small payloads are copied into a small block owned by the stream so that a few bytes never
+// keep a large connection block alive; large ones are kept as views (no copy).
+void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n) {
+    stream_record* s = find_live(id);
+    if (s == nullptr) {
+        return;  // unknown or closed stream: dropped without charging the budget (Go)
+    }
+    std::byte const* src = in.buffer->data() + in.offset + offset;
+    if (n < opts_.copy_threshold) {
+        rx_chunk* tail = s->rx.size() > s->rx_head ? &s->rx.back() : nullptr;
+        bool appendable = tail != nullptr && tail->buffer->use_count() == 1 &&
+                          tail->offset + tail->length == tail->buffer->size() &&
+                          tail->buffer->unused().size() >= n;
+        if (appendable) {
+            std::memcpy(tail->buffer->unused().data(), src, n);
+            tail->buffer->set_size(tail->buffer->size() + n);
+            tail->length += static_cast<std::uint32_t>(n);
+        } else {
+            constexpr std::size_t small_block = 512;
+            rx_chunk c{rx_buffer_ptr::allocate(std::max(n, small_block)), 0,
+                       static_cast<std::uint32_t>(n)};
+            std::memcpy(c.buffer->data(), src, n);
+            c.buffer->set_size(n);
+            pin(*c.buffer);
+            s->rx.push_back(std::move(c));
+        }
+    } else {
+        pin(*in.buffer);
+        s->rx.push_back(rx_chunk{in.buffer, static_cast<std::uint32_t>(in.offset + offset),
+                                 static_cast<std::uint32_t>(n)});
+    }
+    s->rx_bytes += n;
+    buffered_ += n;
+    if (cfg_.version == 2 &&
+        s->rx_bytes > std::max<std::size_t>(initial_peer_window,
+                                            static_cast<std::size_t>(cfg_.max_stream_buffer))) {
+        fail(error::window_overrun);
+        return;
+    }
+    if (s->want_readable) {
+        s->want_readable = false;
+        emit({.what = event::kind::readable, .id = s->id, .context = s->context});
+    }
+}
+
+namespace {
+
+bool is_own_parity(role r, stream_id id) noexcept {
+    bool const odd = (id & 1U) != 0;
+    return r == role::client ? odd : !odd;
+}
+
+}  // namespace
+
+std::size_t session_state::receive(rx_chunk const& in) {
+    std::size_t const total = in.length;
+    if (!alive_) {
+        return total;
+    }
+    std::byte const* base = in.buffer->data() + in.offset;
+    std::size_t pos = 0;
+    while (pos < total && alive_) {
+        switch (parse_) {
+            case parse_state::header: {
+                if (staged_ == 0 && reading_paused()) {
+                    counters_.bytes_received += pos;
+                    return pos;
+                }
+                std::size_t const take = std::min(header_size - staged_, total - pos);
+                std::memcpy(staging_.data() + staged_, base + pos, take);
+                staged_ += take;
+                pos += take;
+                if (staged_ < header_size) {
+                    break;
+                }
+                staged_ = 0;
+                current_ = decode_header(staging_);
+                ++counters_.frames_received;
+                frame_seen_ = true;
+                if (auto ec = validate_header(current_, cfg_.version)) {
+                    close(ec);
+                    break;
+                }
+                stream_id const sid = current_.sid;
+                switch (current_.cmd) {
+                    case command::nop:
+                        break;
+                    case command::syn: {
+                        if (sid == 0 || is_own_parity(role_, sid)) {
+                            fail(error::invalid_stream_id);
+                            break;
+                        }
+                        if (streams_.contains(sid)) {
+                            break;  // duplicate SYN: ignored (Go)
+                        }
+                        if (streams_.size() >= static_cast<std::size_t>(cfg_.max_streams)) {
+                            refusals_.push_back(sid);
+                            ++counters_.streams_refused;
+                            break;
+                        }
+                        stream_record& s = create_stream(sid);
+                        s.in_backlog = true;
+                        backlog_.push_back(sid);
+                        ++counters_.streams_accepted;
+                        if (accept_waiting_) {
+                            accept_waiting_ = false;
+                            emit({.what = event::kind::incoming, .id = sid});
+                        }
+                        break;
+                    }
+                    case command::fin:
+                        if (stream_record* s = find_live(sid); s != nullptr && !s->remote_fin) {
+                            s->remote_fin = true;
+                            if (s->want_readable) {
+                                s->want_readable = false;
+                                emit({.what = event::kind::readable,
+                                      .id = sid,
+                                      .context = s->context});
+                            }
+                        }
+                        break;
+                    case command::psh:
+                        payload_left_ = current_.length;
+                        if (payload_left_ > 0) {
+                            parse_ = parse_state::payload;
+                        }
+                        break;
+                    case command::upd:
+                        parse_ = parse_state::update;
+                        break;
+                }
+                break;
+            }
+            case parse_state::payload: {
+                std::size_t const n = std::min(payload_left_, total - pos);
+                deliver(current_.sid, in, pos, n);
+                pos += n;
+                payload_left_ -= n;
+                if (payload_left_ == 0) {
+                    parse_ = parse_state::header;
+                }
+                break;
+            }
+            case parse_state::update: {
+                std::size_t const take = std::min(update_payload_size - staged_, total - pos);
+                std::memcpy(staging_.data() + staged_, base + pos, take);
+                staged_ += take;
+                pos += take;
+                if (staged_ < update_payload_size) {
+                    break;
+                }
+                staged_ = 0;
+                parse_ = parse_state::header;
+                window_update const u = decode_update(staging_);
+                stream_record* s = find_live(current_.sid);
+                if (s == nullptr) {
+                    break;  // unknown stream: ignored (Go)
+                }
+                s->peer_consumed = u.consumed;
+                s->peer_window = u.window;
+                if (static_cast<std::int32_t>(s->sent - s->peer_consumed) < 0) {
+                    fail(error::invalid_window_update);
+                    break;
+                }
+                if (s->want_writable && send_allowance(*s) > 0) {
+                    s->want_writable = false;
+                    emit({.what = event::kind::writable, .id = s->id, .context = s->context});
+                }
+                break;
+            }
+        }
+    }
+    counters_.bytes_received += pos;
+    return alive_ ? pos : total;
+}
+
+}  // namespace smux::core

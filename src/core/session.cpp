@@ -1,0 +1,232 @@
+// Session lifetime, keep-alive timers and events, and the public `core::session` facade.
+
+#include "smux/core/session.hpp"
+
+#include <algorithm>
+
+#include "session_state.hpp"
+
+namespace smux::core {
+
+namespace {
+
+constexpr std::size_t arena_bytes = 16 * 1024;
+constexpr std::size_t min_pinned_limit = 256 * 1024;
+
+}  // namespace
+
+session_state::session_state(role r, config const& cfg, time_point now,
+                             session::options const& opts)
+    : cfg_(cfg), role_(r), opts_(opts), last_id_(r == role::client ? 1 : 0) {
+    validate_or_throw(cfg_);
+    max_pinned_ =
+        opts_.max_pinned_bytes != 0
+            ? opts_.max_pinned_bytes
+            : std::max(2 * static_cast<std::size_t>(cfg_.max_receive_buffer), min_pinned_limit);
+    opts_.max_batch_segments = std::max<std::size_t>(opts_.max_batch_segments, 4);
+    arena_.resize(arena_bytes);
+    next_ping_ = now + cfg_.keep_alive_interval;
+    next_check_ = now + cfg_.keep_alive_timeout;
+}
+
+void session_state::close(error_code ec) {
+    if (!alive_) {
+        return;
+    }
+    alive_ = false;
+    terminal_ = ec;
+    nop_pending_ = false;
+    refusals_.clear();
+    accept_waiting_ = false;
+    while (!ctrl_.empty()) {
+        ctrl_.pop_front();
+    }
+    while (!data_.empty()) {
+        data_.pop_front();
+    }
+    // The batch being written is abandoned: no frame of it counts as sent. Its arena stays
+    // allocated because the transport may still be reading it.
+    segments_.clear();
+    segment_head_ = 0;
+    frames_.clear();
+    frame_head_ = 0;
+    for (auto it = streams_.begin(); it != streams_.end();) {
+        auto& s = it->second;
+        s.frames_in_flight = 0;
+        s.write_frames_in_flight = 0;
+        s.write_pending = false;
+        s.src = {};
+        s.syn_pending = s.upd_pending = false;
+        s.want_readable = s.want_writable = false;
+        if (s.closed) {
+            --counters_.streams_open;
+            it = streams_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    emit({.what = event::kind::closed, .ec = ec});
+}
+
+void session_state::on_timer(time_point now) {
+    if (!alive_ || cfg_.keep_alive_disabled) {
+        return;
+    }
+    // Two fixed tickers like Go's: a NOP every interval, a liveness check every timeout.
+    // Missed ticks are skipped, not replayed.
+    if (now >= next_ping_) {
+        nop_pending_ = true;
+        while (next_ping_ <= now) {
+            next_ping_ += cfg_.keep_alive_interval;
+        }
+    }
+    if (now >= next_check_) {
+        // Reading paused by our own flow control is not the peer's silence (Go: bucket <= 0).
+        if (!frame_seen_ && !reading_paused()) {
+            fail(error::keepalive_timeout);
+            return;
+        }
+        frame_seen_ = false;
+        while (next_check_ <= now) {
+            next_check_ += cfg_.keep_alive_timeout;
+        }
+    }
+}
+
+std::optional<time_point> session_state::next_timer() const noexcept {
+    if (!alive_ || cfg_.keep_alive_disabled) {
+        return std::nullopt;
+    }
+    return std::min(next_ping_, next_check_);
+}
+
+std::optional<event> session_state::poll_event() {
+    if (event_head_ >= events_.size()) {
+        events_.clear();
+        event_head_ = 0;
+        return std::nullopt;
+    }
+    return events_[event_head_++];
+}
+
+// ---- facade
+
+session::session(role r, config const& cfg, time_point now) : session(r, cfg, now, options{}) {}
+
+session::session(role r, config const& cfg, time_point now, options const& opts)
+    : s_(std::make_unique<session_state>(r, cfg, now, opts)) {}
+
+session::~session() = default;
+session::session(session&&) noexcept = default;
+session& session::operator=(session&&) noexcept = default;
+
+std::size_t session::receive(rx_chunk const& bytes) {
+    return s_->receive(bytes);
+}
+
+std::size_t session::receive(std::span<std::byte const> bytes) {
+    if (bytes.empty()) {
+        return 0;
+    }
+    rx_chunk c{rx_buffer_ptr::allocate(bytes.size()), 0, static_cast<std::uint32_t>(bytes.size())};
+    std::copy(bytes.begin(), bytes.end(), c.buffer->data());
+    c.buffer->set_size(bytes.size());
+    return s_->receive(c);
+}
+
+bool session::want_read() const noexcept {
+    return s_->alive_ && !s_->reading_paused();
+}
+
+std::span<std::span<std::byte const> const> session::prepare_send() {
+    return s_->prepare_send();
+}
+void session::commit_send(std::size_t n) {
+    s_->commit_send(n);
+}
+bool session::want_write() const noexcept {
+    return s_->want_write();
+}
+
+std::optional<stream_id> session::open_stream(error_code& ec) {
+    return s_->open_stream(ec);
+}
+std::optional<stream_id> session::accept_stream(error_code& ec) {
+    return s_->accept_stream(ec);
+}
+
+read_result session::read(stream_id id, std::span<std::span<std::byte> const> out) {
+    return s_->read(id, out);
+}
+
+std::size_t session::readable_bytes(stream_id id) const noexcept {
+    return s_->readable_bytes(id);
+}
+
+write_result session::write(stream_id id, std::span<std::span<std::byte const> const> src) {
+    return s_->write(id, src);
+}
+
+void session::abort_write(stream_id id) {
+    s_->abort_write(id);
+}
+error_code session::close_write(stream_id id) {
+    return s_->close_write(id);
+}
+void session::close_stream(stream_id id) {
+    s_->close_stream(id);
+}
+void session::set_context(stream_id id, void* context) noexcept {
+    s_->set_context(id, context);
+}
+void session::shutdown_streams() {
+    s_->shutdown_streams();
+}
+void session::close(error_code ec) {
+    s_->close(ec);
+}
+
+void session::on_timer(time_point now) {
+    s_->on_timer(now);
+}
+std::optional<time_point> session::next_timer() const noexcept {
+    return s_->next_timer();
+}
+std::optional<event> session::poll_event() {
+    return s_->poll_event();
+}
+
+bool session::is_alive() const noexcept {
+    return s_->alive_;
+}
+error_code session::terminal_error() const noexcept {
+    return s_->terminal_;
+}
+
+session_counters session::counters() const noexcept {
+    session_counters c = s_->counters_;
+    c.buffered_bytes = s_->buffered_;
+    c.pinned_bytes = s_->pinned_;
+    return c;
+}
+
+config const& session::configuration() const noexcept {
+    return s_->cfg_;
+}
+role session::session_role() const noexcept {
+    return s_->role_;
+}
+
+stream_id session::next_stream_id() const noexcept {
+    if (s_->go_away_) {
+        return 0;
+    }
+    stream_id const next = s_->last_id_ + 2;
+    return next == next % 2 ? 0 : next;
+}
+
+void session::skip_stream_ids(stream_id last_used) noexcept {
+    s_->last_id_ = last_used;
+}
+
+}  // namespace smux::core

@@ -1,0 +1,71 @@
+#ifndef SMUX_SRC_CORE_STREAM_RECORD_HPP
+#define SMUX_SRC_CORE_STREAM_RECORD_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "intrusive_list.hpp"
+#include "smux/core/frame.hpp"
+#include "smux/core/rx_buffer.hpp"
+#include "smux/core/session.hpp"
+
+namespace smux::core::detail {
+
+/// Everything the engine knows about one stream. Kept small: idle streams cost memory.
+struct stream_record {
+    explicit stream_record(stream_id sid) noexcept : id(sid) {}
+
+    stream_id id;
+    void* context = nullptr;
+
+    // ---- receive side
+    std::vector<rx_chunk> rx;      ///< payload not yet read, oldest first from rx_head
+    std::uint32_t rx_head = 0;     ///< first live element of rx
+    std::size_t rx_bytes = 0;      ///< payload bytes in rx
+    std::uint32_t read_total = 0;  ///< v2: bytes the application took out (mod 2^32)
+    std::uint32_t read_incr = 0;   ///< v2: bytes read since the last UPD was decided
+
+    // ---- send side (v2 window in Go's terms)
+    std::uint32_t sent = 0;  ///< payload bytes accepted for sending (mod 2^32)
+    std::uint32_t peer_consumed = 0;
+    std::uint32_t peer_window = initial_peer_window;
+
+    // ---- the one write in progress (borrowed from the caller)
+    std::span<std::span<std::byte const> const> src;
+    std::size_t src_index = 0;   ///< current span of src
+    std::size_t src_offset = 0;  ///< bytes of src[src_index] already framed
+    std::size_t accepted = 0;    ///< bytes of the write to frame
+    std::size_t framed = 0;      ///< bytes of the write already in frames
+    std::uint32_t write_frames_in_flight = 0;
+    std::uint32_t frames_in_flight = 0;  ///< all frames of this stream in the send batch
+
+    // ---- state
+    bool write_pending = false;
+    bool syn_pending = false;
+    bool upd_pending = false;
+    bool fin_requested = false;  ///< local write side finished (FIN to send after the data)
+    bool fin_framed = false;
+    bool fin_sent = false;
+    bool remote_fin = false;
+    bool closed = false;  ///< fully closed by the application; the id is being forgotten
+    bool in_backlog = false;
+    bool want_readable = false;
+    bool want_writable = false;
+
+    list_hook<stream_record> ctrl_hook;  ///< waiting for a control frame (SYN, UPD)
+    list_hook<stream_record> data_hook;  ///< waiting for a data frame (PSH, FIN)
+
+    [[nodiscard]] bool has_unframed_data() const noexcept { return framed < accepted; }
+    [[nodiscard]] bool has_data_work() const noexcept {
+        return has_unframed_data() || (fin_requested && !fin_framed);
+    }
+};
+
+using control_queue = intrusive_list<stream_record, &stream_record::ctrl_hook>;
+using data_queue = intrusive_list<stream_record, &stream_record::data_hook>;
+
+}  // namespace smux::core::detail
+
+#endif

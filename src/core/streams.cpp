@@ -1,0 +1,294 @@
+// The application side of the engine: opening, accepting, reading, writing and closing
+// streams, with Go's id allocation, receive credit and v2 window rules.
+
+#include <algorithm>
+#include <cstring>
+
+#include "session_state.hpp"
+
+namespace smux::core {
+
+using detail::stream_record;
+
+stream_record* session_state::find_live(stream_id id) noexcept {
+    auto it = streams_.find(id);
+    if (it == streams_.end() || it->second.closed) {
+        return nullptr;
+    }
+    return &it->second;
+}
+
+stream_record& session_state::create_stream(stream_id id) {
+    auto [it, inserted] = streams_.try_emplace(id, id);
+    ++counters_.streams_open;
+    return it->second;
+}
+
+std::int32_t session_state::send_allowance(stream_record const& s) const noexcept {
+    if (cfg_.version < 2) {
+        return INT32_MAX;
+    }
+    auto const inflight = static_cast<std::int32_t>(s.sent - s.peer_consumed);
+    return static_cast<std::int32_t>(s.peer_window) - inflight;
+}
+
+std::optional<stream_id> session_state::open_stream(error_code& ec) {
+    ec = {};
+    if (!alive_) {
+        ec = terminal_;
+        return std::nullopt;
+    }
+    if (go_away_) {
+        ec = make_error_code(error::go_away);
+        return std::nullopt;
+    }
+    stream_id const sid = last_id_ + 2;
+    if (sid == sid % 2) {  // the id space wrapped (Go's overflow test)
+        go_away_ = true;
+        ec = make_error_code(error::go_away);
+        return std::nullopt;
+    }
+    last_id_ = sid;
+    // Registered before its SYN is queued, so an instant reply is never dropped.
+    stream_record& s = create_stream(sid);
+    s.syn_pending = true;
+    ctrl_.push_back(s);
+    ++counters_.streams_opened;
+    return sid;
+}
+
+std::optional<stream_id> session_state::accept_stream(error_code& ec) {
+    ec = {};
+    while (!backlog_.empty()) {
+        stream_id const sid = backlog_.front();
+        backlog_.pop_front();
+        auto it = streams_.find(sid);
+        if (it != streams_.end() && it->second.in_backlog) {
+            it->second.in_backlog = false;
+            return sid;
+        }
+    }
+    if (!alive_) {
+        ec = terminal_;
+        return std::nullopt;
+    }
+    accept_waiting_ = true;
+    return std::nullopt;
+}
+
+void session_state::consumed(stream_record& s, std::size_t n) {
+    s.rx_bytes -= n;
+    buffered_ -= n;
+    if (cfg_.version < 2 || !alive_) {
+        return;
+    }
+    // Go's rule (stream.go tryReadv2): announce at half the window, and on the first read.
+    auto const n32 = static_cast<std::uint32_t>(n);
+    s.read_total += n32;
+    s.read_incr += n32;
+    if (s.read_incr >= static_cast<std::uint32_t>(cfg_.max_stream_buffer / 2) ||
+        s.read_total == n32) {
+        s.read_incr = 0;
+        if (s.read_total != 0) {
+            s.upd_pending = true;
+            ctrl_.push_back(s);
+        }
+    }
+}
+
+read_result session_state::read(stream_id id, std::span<std::span<std::byte> const> out) {
+    auto it = streams_.find(id);
+    if (it == streams_.end() || it->second.closed) {
+        return {.state = read_result::status::failed, .ec = make_error_code(error::stream_closed)};
+    }
+    stream_record& s = it->second;
+    std::size_t copied = 0;
+    for (std::span<std::byte> dst : out) {
+        while (!dst.empty() && s.rx_head < s.rx.size()) {
+            rx_chunk& c = s.rx[s.rx_head];
+            std::size_t const n = std::min<std::size_t>(dst.size(), c.length);
+            std::memcpy(dst.data(), c.buffer->data() + c.offset, n);
+            dst = dst.subspan(n);
+            copied += n;
+            c.offset += static_cast<std::uint32_t>(n);
+            c.length -= static_cast<std::uint32_t>(n);
+            if (c.length == 0) {
+                unpin(*c.buffer);
+                c.buffer.reset();
+                ++s.rx_head;
+            }
+        }
+    }
+    if (s.rx_head == s.rx.size()) {
+        s.rx.clear();
+        s.rx_head = 0;
+        if (s.rx.capacity() > 16) {
+            s.rx.shrink_to_fit();  // an idle stream keeps no memory from a past burst
+        }
+    }
+    if (copied > 0) {
+        consumed(s, copied);
+        return {.bytes = copied, .state = read_result::status::data};
+    }
+    if (s.remote_fin) {
+        return {.state = read_result::status::end_of_stream};
+    }
+    if (!alive_) {
+        return {.state = read_result::status::failed, .ec = terminal_};
+    }
+    s.want_readable = true;
+    return {.state = read_result::status::would_block};
+}
+
+std::size_t session_state::readable_bytes(stream_id id) const noexcept {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? 0 : it->second.rx_bytes;
+}
+
+write_result session_state::write(stream_id id, std::span<std::span<std::byte const> const> src) {
+    if (!alive_) {
+        return {.ec = terminal_};
+    }
+    stream_record* s = find_live(id);
+    if (s == nullptr) {
+        return {.ec = make_error_code(error::stream_closed)};
+    }
+    if (s->fin_requested) {
+        return {.ec = make_error_code(error::broken_pipe)};
+    }
+    if (s->write_pending) {
+        return {.ec = make_error_code(error::operation_in_progress)};
+    }
+    std::size_t total = 0;
+    for (auto const& b : src) {
+        total += b.size();
+    }
+    if (total == 0) {
+        return {};  // Go sends nothing for an empty write
+    }
+    std::int32_t const allowed = send_allowance(*s);
+    if (allowed <= 0) {
+        s->want_writable = true;
+        return {};
+    }
+    std::size_t const accepted = std::min(total, static_cast<std::size_t>(allowed));
+    s->write_pending = true;
+    s->src = src;
+    s->src_index = 0;
+    s->src_offset = 0;
+    s->accepted = accepted;
+    s->framed = 0;
+    s->sent += static_cast<std::uint32_t>(accepted);
+    data_.push_back(*s);
+    return {.accepted = accepted};
+}
+
+void session_state::finish_write_if_done(stream_record& s) {
+    if (!s.write_pending || s.framed < s.accepted || s.write_frames_in_flight > 0) {
+        return;
+    }
+    std::size_t const bytes = s.accepted;
+    s.write_pending = false;
+    s.src = {};
+    s.accepted = s.framed = 0;
+    emit({.what = event::kind::write_done, .id = s.id, .context = s.context, .bytes = bytes});
+}
+
+void session_state::abort_write(stream_id id) {
+    stream_record* s = find_live(id);
+    if (s == nullptr || !s->write_pending) {
+        return;
+    }
+    s->sent -= static_cast<std::uint32_t>(s->accepted - s->framed);
+    s->accepted = s->framed;
+    if (!s->has_data_work()) {
+        data_.erase(*s);
+    }
+    finish_write_if_done(*s);
+}
+
+error_code session_state::close_write(stream_id id) {
+    if (!alive_) {
+        return terminal_;
+    }
+    stream_record* s = find_live(id);
+    if (s == nullptr) {
+        return make_error_code(error::stream_closed);
+    }
+    if (!s->fin_requested) {
+        s->fin_requested = true;
+        data_.push_back(*s);
+    }
+    return {};
+}
+
+void session_state::drop_received(stream_record& s) noexcept {
+    for (std::size_t i = s.rx_head; i < s.rx.size(); ++i) {
+        unpin(*s.rx[i].buffer);
+    }
+    buffered_ -= s.rx_bytes;
+    s.rx_bytes = 0;
+    s.rx.clear();
+    s.rx.shrink_to_fit();
+    s.rx_head = 0;
+}
+
+void session_state::close_stream(stream_id id) {
+    stream_record* s = find_live(id);
+    if (s == nullptr) {
+        return;
+    }
+    drop_received(*s);
+    s->closed = true;
+    s->want_readable = s->want_writable = false;
+    s->upd_pending = false;
+    if (!s->syn_pending) {
+        ctrl_.erase(*s);
+    }
+    if (s->write_pending) {
+        s->accepted = s->framed;  // bytes not yet in a frame are dropped
+        finish_write_if_done(*s);
+    }
+    if (alive_ && !s->fin_requested) {
+        s->fin_requested = true;
+    }
+    if (alive_ && s->has_data_work()) {
+        data_.push_back(*s);
+    } else {
+        data_.erase(*s);
+    }
+    maybe_forget(*s);
+}
+
+void session_state::maybe_forget(stream_record& s) {
+    if (!s.closed || s.frames_in_flight > 0 || s.write_pending) {
+        return;
+    }
+    if (alive_ && (!s.fin_sent || detail::control_queue::contains(s))) {
+        return;
+    }
+    ctrl_.erase(s);
+    data_.erase(s);
+    --counters_.streams_open;
+    streams_.erase(s.id);
+}
+
+void session_state::set_context(stream_id id, void* context) noexcept {
+    if (stream_record* s = find_live(id); s != nullptr) {
+        s->context = context;
+    }
+}
+
+void session_state::shutdown_streams() {
+    if (!alive_) {
+        return;
+    }
+    for (auto& [id, s] : streams_) {
+        if (!s.closed && !s.fin_requested) {
+            s.fin_requested = true;
+            data_.push_back(s);
+        }
+    }
+}
+
+}  // namespace smux::core

@@ -1,0 +1,583 @@
+// The driver between the sans-I/O engine and an Asio transport. All of it runs on the
+// session's strand: transport completions feed the engine, the engine's events complete the
+// parked stream operations, and every step ends by kicking the reader, the writer and the
+// keep-alive timer (each idempotent while already busy).
+
+#include "smux/detail/session_impl.hpp"
+
+#include <algorithm>
+
+#include "smux/stream.hpp"
+
+namespace smux::detail {
+
+namespace {
+
+/// One transport read asks for this much; small remnants of a block are not read into.
+constexpr std::size_t rx_block_size = 64 * 1024;
+constexpr std::size_t rx_min_read = 4 * 1024;
+
+error_code map_transport_error(error_code ec) {
+    if (ec == net::error::eof) {
+        return make_error_code(error::connection_closed);
+    }
+    return ec;
+}
+
+}  // namespace
+
+// ---- service
+
+session_service::session_service(net::execution_context& ctx)
+    : net::execution_context::service(ctx) {}
+
+void session_service::add(session_impl& s) {
+    std::lock_guard lock(mutex_);
+    s.service_next_ = head_;
+    if (head_ != nullptr) {
+        head_->service_prev_ = &s;
+    }
+    head_ = &s;
+}
+
+void session_service::remove(session_impl& s) noexcept {
+    std::lock_guard lock(mutex_);
+    if (s.service_prev_ != nullptr) {
+        s.service_prev_->service_next_ = s.service_next_;
+    } else if (head_ == &s) {
+        head_ = s.service_next_;
+    }
+    if (s.service_next_ != nullptr) {
+        s.service_next_->service_prev_ = s.service_prev_;
+    }
+    s.service_prev_ = s.service_next_ = nullptr;
+}
+
+void session_service::shutdown() {
+    // Handlers may own the last reference to a session: keep each alive while it drops its
+    // handlers, and walk a snapshot because destroying a session unlinks it.
+    std::vector<std::shared_ptr<session_impl>> live;
+    {
+        std::lock_guard lock(mutex_);
+        for (session_impl* s = head_; s != nullptr; s = s->service_next_) {
+            if (auto p = s->weak_from_this().lock()) {
+                live.push_back(std::move(p));
+            }
+        }
+    }
+    for (auto& s : live) {
+        s->destroy_parked_ops();
+    }
+}
+
+// ---- lifecycle
+
+session_impl::session_impl(core::role r, config const& cfg, net::any_io_executor const& io_ex)
+    : strand_(net::make_strand(io_ex)),
+      role_(r),
+      cfg_(cfg),
+      core_(r, cfg, core::clock::now()),
+      timer_(strand_) {
+    net::use_service<session_service>(net::query(io_ex, net::execution::context)).add(*this);
+}
+
+session_impl::~session_impl() {
+    net::use_service<session_service>(net::query(strand_, net::execution::context)).remove(*this);
+}
+
+void session_impl::start() {
+    net::dispatch(strand_, [self = shared_from_this()] {
+        self->pump_read();
+        self->pump_write();
+        self->arm_timer();
+    });
+}
+
+void session_impl::destroy_parked_ops() noexcept {
+    for (auto& [id, st] : streams_) {
+        st->read_op.reset();
+        st->write_op.reset();
+    }
+    accept_ops_.clear();
+    wait_ops_.clear();
+    shutdown_ops_.clear();
+}
+
+session_stats session_impl::stats() const noexcept {
+    auto ld = [](std::atomic<std::uint64_t> const& a) { return a.load(std::memory_order_relaxed); };
+    return session_stats{
+        .bytes_received = ld(stats_.bytes_received),
+        .bytes_sent = ld(stats_.bytes_sent),
+        .frames_received = ld(stats_.frames_received),
+        .frames_sent = ld(stats_.frames_sent),
+        .streams_opened = ld(stats_.streams_opened),
+        .streams_accepted = ld(stats_.streams_accepted),
+        .streams_refused = ld(stats_.streams_refused),
+        .streams_open = ld(stats_.streams_open),
+        .buffered_bytes = ld(stats_.buffered_bytes),
+    };
+}
+
+void session_impl::publish_stats() noexcept {
+    auto const c = core_.counters();
+    auto st = [](std::atomic<std::uint64_t>& a, std::uint64_t v) {
+        a.store(v, std::memory_order_relaxed);
+    };
+    st(stats_.bytes_received, c.bytes_received);
+    st(stats_.bytes_sent, c.bytes_sent);
+    st(stats_.frames_received, c.frames_received);
+    st(stats_.frames_sent, c.frames_sent);
+    st(stats_.streams_opened, c.streams_opened);
+    st(stats_.streams_accepted, c.streams_accepted);
+    st(stats_.streams_refused, c.streams_refused);
+    st(stats_.streams_open, c.streams_open);
+    st(stats_.buffered_bytes, c.buffered_bytes);
+}
+
+// ---- receive path
+
+void session_impl::pump_read() {
+    while (rx_pending_.length > 0 && core_.want_read()) {
+        std::size_t const took = core_.receive(rx_pending_);
+        rx_pending_.offset += static_cast<std::uint32_t>(took);
+        rx_pending_.length -= static_cast<std::uint32_t>(took);
+        if (rx_pending_.length == 0) {
+            rx_pending_.buffer.reset();
+        }
+        drain_events();
+    }
+    if (reading_ || rx_pending_.length > 0 || !core_.is_alive() || !core_.want_read()) {
+        return;
+    }
+    if (!rx_block_ || rx_block_->unused().size() < rx_min_read) {
+        rx_block_ = core::rx_buffer_ptr::allocate(rx_block_size);
+    }
+    reading_ = true;
+    auto room = rx_block_->unused();
+    transport_read(net::buffer(room.data(), room.size()));
+}
+
+void session_impl::on_read_done(error_code ec, std::size_t n) {
+    reading_ = false;
+    if (!core_.is_alive()) {
+        return;
+    }
+    if (n > 0) {
+        core::rx_chunk chunk{rx_block_, static_cast<std::uint32_t>(rx_block_->size()),
+                             static_cast<std::uint32_t>(n)};
+        rx_block_->set_size(rx_block_->size() + n);
+        std::size_t const took = core_.receive(chunk);
+        if (took < n) {
+            chunk.offset += static_cast<std::uint32_t>(took);
+            chunk.length -= static_cast<std::uint32_t>(took);
+            rx_pending_ = std::move(chunk);
+        }
+        drain_events();
+    }
+    if (ec && core_.is_alive()) {
+        core_.close(map_transport_error(ec));
+        drain_events();
+        return;
+    }
+    pump_read();
+    pump_write();
+    arm_timer();
+    publish_stats();
+}
+
+// ---- send path
+
+void session_impl::pump_write() {
+    if (writing_ || !core_.want_write()) {
+        return;
+    }
+    auto segments = core_.prepare_send();
+    if (segments.empty()) {
+        return;
+    }
+    std::size_t const count = std::min(segments.size(), gather_.size());
+    for (std::size_t i = 0; i < count; ++i) {
+        gather_[i] = net::buffer(segments[i].data(), segments[i].size());
+    }
+    writing_ = true;
+    transport_write(std::span<net::const_buffer const>(gather_.data(), count));
+}
+
+void session_impl::on_write_done(error_code ec, std::size_t n) {
+    writing_ = false;
+    if (!core_.is_alive()) {
+        // The borrowed payloads of this write are free now: finish what waited for it.
+        fail_deferred_writes();
+        return;
+    }
+    core_.commit_send(n);
+    if (ec) {
+        core_.close(map_transport_error(ec));
+    }
+    drain_events();
+    pump_write();
+    finish_shutdown_if_flushed();
+    pump_read();
+    arm_timer();
+    publish_stats();
+}
+
+// ---- keep-alive timer
+
+void session_impl::arm_timer() {
+    auto next = core_.next_timer();
+    if (!next || timer_waiting_) {
+        return;
+    }
+    timer_expiry_ = next;
+    timer_waiting_ = true;
+    timer_.expires_at(*next);
+    timer_.async_wait(net::bind_executor(
+        strand_, [self = shared_from_this()](error_code ec) { self->on_timer(ec); }));
+}
+
+void session_impl::on_timer(error_code ec) {
+    timer_waiting_ = false;
+    if (ec == net::error::operation_aborted || !core_.is_alive()) {
+        return;
+    }
+    core_.on_timer(core::clock::now());
+    drain_events();
+    pump_write();
+    arm_timer();
+}
+
+// ---- events
+
+void session_impl::drain_events() {
+    while (auto e = core_.poll_event()) {
+        auto* st = static_cast<stream_state*>(e->context);
+        switch (e->what) {
+            case core::event::kind::incoming:
+                while (!accept_ops_.empty()) {
+                    error_code ec;
+                    auto s = try_accept(ec);
+                    if (!s && !ec) {
+                        break;
+                    }
+                    auto op = std::move(accept_ops_.front());
+                    accept_ops_.pop_front();
+                    op.second.complete(ec, s ? std::move(*s) : stream{});
+                }
+                break;
+            case core::event::kind::readable:
+                if (st != nullptr) {
+                    complete_read_if_ready(*st);
+                }
+                break;
+            case core::event::kind::writable:
+                if (st != nullptr) {
+                    retry_write(*st);
+                }
+                break;
+            case core::event::kind::write_done:
+                if (st != nullptr) {
+                    complete_write(*st, e->bytes);
+                }
+                break;
+            case core::event::kind::closed:
+                handle_closed(e->ec);
+                break;
+        }
+    }
+}
+
+void session_impl::handle_closed(error_code ec) {
+    open_.store(false, std::memory_order_release);
+    transport_close();
+    timer_.cancel();
+    publish_stats();
+    // Reads get their buffered data first, then the terminal error.
+    for (auto& [id, st] : streams_) {
+        complete_read_if_ready(*st);
+    }
+    // A write whose bytes may sit in the transport's current write must wait for it.
+    if (writing_) {
+        deferred_write_failures_ = true;
+    } else {
+        fail_deferred_writes();
+    }
+    while (!accept_ops_.empty()) {
+        error_code aec;
+        auto s = try_accept(aec);
+        auto op = std::move(accept_ops_.front());
+        accept_ops_.pop_front();
+        op.second.complete(aec, s ? std::move(*s) : stream{});
+    }
+    while (!wait_ops_.empty()) {
+        auto op = std::move(wait_ops_.front());
+        wait_ops_.pop_front();
+        op.second.complete(ec);
+    }
+    finish_shutdown_if_flushed();
+}
+
+void session_impl::fail_deferred_writes() {
+    deferred_write_failures_ = false;
+    error_code const ec = core_.terminal_error();
+    std::vector<std::shared_ptr<stream_state>> done;
+    for (auto& [id, st] : streams_) {
+        if (st->write_op) {
+            st->write_registered = false;
+            error_code const wec = st->write_error ? st->write_error : ec;
+            st->write_error = {};
+            st->write_op.complete(wec, 0);
+            done.push_back(st);
+        }
+    }
+    for (auto& st : done) {
+        erase_stream_if_done(*st);
+    }
+}
+
+// ---- session operations
+
+stream session_impl::make_stream(core::stream_id id) {
+    auto st = std::make_shared<stream_state>(id);
+    core_.set_context(id, st.get());
+    streams_.emplace(id, st);
+    return stream(shared_from_this(), std::move(st));
+}
+
+std::optional<stream> session_impl::open_stream(error_code& ec) {
+    auto id = core_.open_stream(ec);
+    if (!id) {
+        return std::nullopt;
+    }
+    auto s = make_stream(*id);
+    pump_write();
+    publish_stats();
+    return s;
+}
+
+std::optional<stream> session_impl::try_accept(error_code& ec) {
+    auto id = core_.accept_stream(ec);
+    if (!id) {
+        return std::nullopt;
+    }
+    auto s = make_stream(*id);
+    pump_read();  // the accept queue had room again
+    return s;
+}
+
+session_impl::accept_op& session_impl::park_accept(std::uint64_t serial) {
+    accept_ops_.emplace_back(std::piecewise_construct, std::forward_as_tuple(serial),
+                             std::forward_as_tuple());
+    return accept_ops_.back().second;
+}
+
+std::optional<error_code> session_impl::terminal_error() const {
+    if (core_.is_alive()) {
+        return std::nullopt;
+    }
+    return core_.terminal_error();
+}
+
+session_impl::wait_op& session_impl::park_wait_closed(std::uint64_t serial) {
+    wait_ops_.emplace_back(std::piecewise_construct, std::forward_as_tuple(serial),
+                           std::forward_as_tuple());
+    return wait_ops_.back().second;
+}
+
+void session_impl::close(error_code ec) {
+    if (core_.is_alive()) {
+        core_.close(ec);
+        drain_events();
+    }
+}
+
+session_impl::wait_op& session_impl::park_shutdown() {
+    return shutdown_ops_.emplace_back();
+}
+
+void session_impl::begin_shutdown() {
+    if (core_.is_alive() && !shutting_down_) {
+        shutting_down_ = true;
+        core_.shutdown_streams();
+        pump_write();
+    }
+    finish_shutdown_if_flushed();
+}
+
+void session_impl::finish_shutdown_if_flushed() {
+    if (shutdown_ops_.empty()) {
+        return;
+    }
+    if (core_.is_alive()) {
+        if (writing_ || core_.want_write()) {
+            return;
+        }
+        close(make_error_code(error::session_closed));
+    }
+    error_code const ec = core_.terminal_error();
+    error_code const result = ec == error::session_closed ? error_code{} : ec;
+    while (!shutdown_ops_.empty()) {
+        wait_op op = std::move(shutdown_ops_.front());
+        shutdown_ops_.pop_front();
+        op.complete(result);
+    }
+}
+
+// ---- stream operations
+
+session_impl::read_outcome session_impl::try_read(stream_state& st) {
+    std::array<std::span<std::byte>, max_op_buffers> out{};
+    std::copy_n(st.read_buffers.begin(), st.read_buffer_count, out.begin());
+    auto const r = core_.read(st.id, std::span(out.data(), st.read_buffer_count));
+    switch (r.state) {
+        case core::read_result::status::data:
+            pump_read();   // credit came back: reading may resume
+            pump_write();  // and a window update may be due
+            return {.bytes = r.bytes};
+        case core::read_result::status::end_of_stream:
+            return {.ec = net::error::eof};
+        case core::read_result::status::failed:
+            return {.ec = st.closed ? make_error_code(error::stream_closed) : r.ec};
+        case core::read_result::status::would_block:
+            break;
+    }
+    return {.would_block = true};
+}
+
+void session_impl::complete_read_if_ready(stream_state& st) {
+    if (!st.read_op) {
+        return;
+    }
+    auto r = try_read(st);
+    if (!r.would_block) {
+        st.read_op.complete(r.ec, r.bytes);
+    }
+}
+
+bool session_impl::start_write(stream_state& st, error_code& ec) {
+    auto r = core_.write(st.id, std::span(st.write_buffers.data(), st.write_buffer_count));
+    ec = r.ec;
+    if (ec) {
+        return true;
+    }
+    if (r.accepted > 0) {
+        st.write_registered = true;
+        pump_write();
+    }
+    return false;  // parked: for write_done, or for the window to open
+}
+
+void session_impl::retry_write(stream_state& st) {
+    if (!st.write_op || st.write_registered) {
+        return;
+    }
+    error_code ec;
+    if (start_write(st, ec)) {
+        st.write_op.complete(ec, 0);
+    }
+}
+
+void session_impl::complete_write(stream_state& st, std::size_t bytes) {
+    st.write_registered = false;
+    if (st.write_op) {
+        error_code const ec = std::exchange(st.write_error, {});
+        st.write_op.complete(ec, bytes);
+    }
+    erase_stream_if_done(st);
+}
+
+void session_impl::shutdown_send(stream_state& st) {
+    if (!st.closed) {
+        (void)core_.close_write(st.id);
+        pump_write();
+    }
+}
+
+void session_impl::cancel_stream(stream_state& st) {
+    if (st.read_op) {
+        st.read_op.complete(net::error::operation_aborted, 0);
+    }
+    if (st.write_op) {
+        if (st.write_registered) {
+            // Bytes already in frames still go out; the rest is dropped and the write ends
+            // (at write_done) with the count that was sent.
+            st.write_error = net::error::operation_aborted;
+            core_.abort_write(st.id);
+            drain_events();
+        } else {
+            st.write_op.complete(net::error::operation_aborted, 0);
+        }
+    }
+}
+
+void session_impl::close_stream(std::shared_ptr<stream_state> const& st) {
+    if (st->closed) {
+        return;
+    }
+    cancel_stream(*st);
+    st->closed = true;
+    core_.close_stream(st->id);
+    drain_events();
+    erase_stream_if_done(*st);
+    pump_write();
+    pump_read();
+    publish_stats();
+}
+
+void session_impl::erase_stream_if_done(stream_state& st) {
+    if (st.closed && !st.write_op && !st.read_op) {
+        streams_.erase(st.id);
+    }
+}
+
+void session_impl::cancel_op(op_kind kind, core::stream_id id, std::uint64_t serial,
+                             net::cancellation_type type) {
+    switch (kind) {
+        case op_kind::read: {
+            auto it = streams_.find(id);
+            if (it != streams_.end() && it->second->read_op && it->second->read_serial == serial) {
+                it->second->read_op.complete(net::error::operation_aborted, 0);
+            }
+            break;
+        }
+        case op_kind::write: {
+            auto it = streams_.find(id);
+            if (it == streams_.end() || !it->second->write_op ||
+                it->second->write_serial != serial) {
+                break;
+            }
+            stream_state& st = *it->second;
+            if (!st.write_registered) {
+                st.write_op.complete(net::error::operation_aborted, 0);
+            } else if ((type & (net::cancellation_type::terminal |
+                                net::cancellation_type::partial)) != net::cancellation_type::none) {
+                st.write_error = net::error::operation_aborted;
+                core_.abort_write(st.id);
+                drain_events();
+            }
+            break;
+        }
+        case op_kind::accept:
+            for (auto it = accept_ops_.begin(); it != accept_ops_.end(); ++it) {
+                if (it->first == serial) {
+                    auto op = std::move(*it);
+                    accept_ops_.erase(it);
+                    op.second.complete(net::error::operation_aborted, stream{});
+                    break;
+                }
+            }
+            break;
+        case op_kind::wait_closed:
+            for (auto it = wait_ops_.begin(); it != wait_ops_.end(); ++it) {
+                if (it->first == serial) {
+                    auto op = std::move(*it);
+                    wait_ops_.erase(it);
+                    op.second.complete(net::error::operation_aborted);
+                    break;
+                }
+            }
+            break;
+    }
+}
+
+}  // namespace smux::detail
