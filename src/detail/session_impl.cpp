@@ -26,40 +26,41 @@ error_code map_transport_error(error_code ec) {
 
 }  // namespace
 
-// ---- service
+// ---- registry of live sessions
 
-session_service::session_service(net::execution_context& ctx)
-    : net::execution_context::service(ctx) {}
-
-void session_service::add(session_impl& s) {
+void session_registry::add(session_impl& s) {
     std::lock_guard lock(mutex_);
-    s.service_next_ = head_;
+    if (shut_down_) {
+        return;
+    }
+    s.registry_next_ = head_;
     if (head_ != nullptr) {
-        head_->service_prev_ = &s;
+        head_->registry_prev_ = &s;
     }
     head_ = &s;
 }
 
-void session_service::remove(session_impl& s) noexcept {
+void session_registry::remove(session_impl& s) noexcept {
     std::lock_guard lock(mutex_);
-    if (s.service_prev_ != nullptr) {
-        s.service_prev_->service_next_ = s.service_next_;
+    if (s.registry_prev_ != nullptr) {
+        s.registry_prev_->registry_next_ = s.registry_next_;
     } else if (head_ == &s) {
-        head_ = s.service_next_;
+        head_ = s.registry_next_;
     }
-    if (s.service_next_ != nullptr) {
-        s.service_next_->service_prev_ = s.service_prev_;
+    if (s.registry_next_ != nullptr) {
+        s.registry_next_->registry_prev_ = s.registry_prev_;
     }
-    s.service_prev_ = s.service_next_ = nullptr;
+    s.registry_prev_ = s.registry_next_ = nullptr;
 }
 
-void session_service::shutdown() {
+void session_registry::shutdown() {
     // Handlers may own the last reference to a session: keep each alive while it drops its
-    // handlers, and walk a snapshot because destroying a session unlinks it.
+    // handlers, and work on a snapshot because a dying session unlinks itself.
     std::vector<std::shared_ptr<session_impl>> live;
     {
         std::lock_guard lock(mutex_);
-        for (session_impl* s = head_; s != nullptr; s = s->service_next_) {
+        shut_down_ = true;
+        for (session_impl* s = head_; s != nullptr; s = s->registry_next_) {
             if (auto p = s->weak_from_this().lock()) {
                 live.push_back(std::move(p));
             }
@@ -74,15 +75,18 @@ void session_service::shutdown() {
 
 session_impl::session_impl(core::role r, config const& cfg, net::any_io_executor const& io_ex)
     : strand_(net::make_strand(io_ex)),
+      executor_(strand_),
       role_(r),
       cfg_(cfg),
       core_(r, cfg, core::clock::now()),
-      timer_(strand_) {
-    net::use_service<session_service>(net::query(io_ex, net::execution::context)).add(*this);
+      timer_(strand_),
+      registry_(net::use_service<session_service>(net::query(io_ex, net::execution::context))
+                    .registry()) {
+    registry_->add(*this);
 }
 
 session_impl::~session_impl() {
-    net::use_service<session_service>(net::query(strand_, net::execution::context)).remove(*this);
+    registry_->remove(*this);
 }
 
 void session_impl::start() {
@@ -250,6 +254,16 @@ void session_impl::on_timer(error_code ec) {
 // ---- events
 
 void session_impl::drain_events() {
+    // Handling an event may feed the engine again (new events join the same queue); only the
+    // outermost call drains, so no handler runs while another is half done.
+    if (draining_) {
+        return;
+    }
+    draining_ = true;
+    struct reset_flag {
+        bool& flag;
+        ~reset_flag() { flag = false; }
+    } const reset{draining_};
     while (auto e = core_.poll_event()) {
         auto* st = static_cast<stream_state*>(e->context);
         switch (e->what) {

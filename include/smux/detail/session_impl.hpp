@@ -66,7 +66,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     void start();
 
     /// Any thread: the executor every completion defaults to (the strand).
-    [[nodiscard]] net::any_io_executor executor() const noexcept { return strand_; }
+    [[nodiscard]] net::any_io_executor const& executor() const noexcept { return executor_; }
     [[nodiscard]] strand_type const& strand() const noexcept { return strand_; }
     [[nodiscard]] core::role role() const noexcept { return role_; }
     [[nodiscard]] config const& configuration() const noexcept { return cfg_; }
@@ -120,6 +120,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     void on_write_done(error_code ec, std::size_t n);
 
     strand_type strand_;
+    net::any_io_executor executor_;  ///< strand_, type-erased once
 
   private:
     stream make_stream(core::stream_id id);
@@ -170,25 +171,45 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
             streams_open{0}, buffered_bytes{0};
     } stats_;
 
-    friend class session_service;
-    session_impl* service_prev_ = nullptr;
-    session_impl* service_next_ = nullptr;
+    bool draining_ = false;
+
+    friend class session_registry;
+    std::shared_ptr<class session_registry> registry_;
+    session_impl* registry_prev_ = nullptr;
+    session_impl* registry_next_ = nullptr;
 };
 
-/// Keeps the list of live sessions of an execution context, so that destroying the context
-/// releases the handlers parked in them (which may own the coroutines that own the sessions).
-class session_service : public net::execution_context::service {
+/// The live sessions of one execution context. Shared by the context's service and by the
+/// sessions, so a session that outlives the service (destroyed with the context's queued
+/// handlers) can still unlink itself safely.
+class session_registry {
   public:
-    static inline net::execution_context::id id;  // NOLINT: Asio's service key
-
-    explicit session_service(net::execution_context& ctx);
     void add(session_impl& s);
     void remove(session_impl& s) noexcept;
-    void shutdown() override;
+    /// Drops the parked handlers of every live session; later sessions are not tracked.
+    void shutdown();
 
   private:
     std::mutex mutex_;
     session_impl* head_ = nullptr;
+    bool shut_down_ = false;
+};
+
+/// Destroying an execution context releases the handlers parked in its sessions (they may own
+/// the coroutines that own the sessions: without this, such cycles would leak).
+class session_service : public net::execution_context::service {
+  public:
+    static inline net::execution_context::id id;  // NOLINT: Asio's service key
+
+    explicit session_service(net::execution_context& ctx)
+        : net::execution_context::service(ctx), registry_(std::make_shared<session_registry>()) {}
+    [[nodiscard]] std::shared_ptr<session_registry> const& registry() const noexcept {
+        return registry_;
+    }
+    void shutdown() override { registry_->shutdown(); }
+
+  private:
+    std::shared_ptr<session_registry> registry_;
 };
 
 }  // namespace smux::detail
