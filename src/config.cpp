@@ -54,6 +54,14 @@ std::string validate(config const& cfg) {
     if (auto m = in_range("max_streams", cfg.max_streams, 1, max_int32); !m.empty()) {
         return m;
     }
+    if (cfg.stream_read_timeout.count() < 0) {
+        return "stream_read_timeout must not be negative (got " +
+               std::to_string(cfg.stream_read_timeout.count()) + " ms)";
+    }
+    if (cfg.stream_write_timeout.count() < 0) {
+        return "stream_write_timeout must not be negative (got " +
+               std::to_string(cfg.stream_write_timeout.count()) + " ms)";
+    }
     return {};
 }
 

@@ -52,9 +52,17 @@ struct config {
     /// the session stops reading the connection, as Go does (default 1024, Go's constant).
     std::int64_t accept_backlog = 1'024;
 
-    /// Streams alive at once in this session, opened by either side. A SYN beyond the limit
-    /// is refused with a FIN and never allocates anything.
+    /// Streams alive at once in this session, opened by either side. A SYN from the peer
+    /// beyond the limit is refused with a FIN and allocates nothing.
     std::int64_t max_streams = 65'536;
+
+    /// A stream read waiting longer than this for data fails with `smux::error::timeout`
+    /// (no data is lost). Zero: no limit (Go's default: no deadline).
+    std::chrono::milliseconds stream_read_timeout{0};
+
+    /// A stream write waiting longer than this (for window or for the connection) fails with
+    /// `smux::error::timeout` and the count already sent. Zero: no limit.
+    std::chrono::milliseconds stream_write_timeout{0};
 };
 
 /// The reason a config is rejected; the message names the field and the limit.
@@ -119,6 +127,15 @@ class config_builder {
     }
     config_builder& max_streams(std::int64_t n) {
         cfg_.max_streams = n;
+        return *this;
+    }
+
+    config_builder& stream_read_timeout(std::chrono::milliseconds d) {
+        cfg_.stream_read_timeout = d;
+        return *this;
+    }
+    config_builder& stream_write_timeout(std::chrono::milliseconds d) {
+        cfg_.stream_write_timeout = d;
         return *this;
     }
 

@@ -6,12 +6,15 @@
 #include <span>
 #include <vector>
 
-#include "intrusive_list.hpp"
 #include "smux/core/frame.hpp"
 #include "smux/core/rx_buffer.hpp"
 #include "smux/core/session.hpp"
+#include "smux/detail/intrusive_list.hpp"
 
 namespace smux::core::detail {
+
+using smux::detail::intrusive_list;
+using smux::detail::list_hook;
 
 /// Everything the engine knows about one stream. Kept small: idle streams cost memory.
 struct stream_record {

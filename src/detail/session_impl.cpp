@@ -101,6 +101,8 @@ void session_impl::destroy_parked_ops() noexcept {
     for (auto& [id, st] : streams_) {
         st->read_op.reset();
         st->write_op.reset();
+        read_deadlines_.erase(*st);
+        write_deadlines_.erase(*st);
     }
     accept_ops_.clear();
     wait_ops_.clear();
@@ -226,29 +228,91 @@ void session_impl::on_write_done(error_code ec, std::size_t n) {
     publish_stats();
 }
 
-// ---- keep-alive timer
+// ---- timer: keep-alive ticks and operation deadlines share one steady_timer
 
 void session_impl::arm_timer() {
-    auto next = core_.next_timer();
-    if (!next || timer_waiting_) {
-        return;
+    std::optional<core::time_point> next = core_.next_timer();
+    auto earliest = [&next](core::time_point t) {
+        if (!next || t < *next) {
+            next = t;
+        }
+    };
+    if (!read_deadlines_.empty()) {
+        earliest(read_deadlines_.front()->read_deadline);
     }
-    timer_expiry_ = next;
+    if (!write_deadlines_.empty()) {
+        earliest(write_deadlines_.front()->write_deadline);
+    }
+    if (!next || (timer_waiting_ && timer_expiry_ <= *next)) {
+        return;  // a wait that fires no later is pending; it re-arms when it fires
+    }
+    timer_expiry_ = *next;
     timer_waiting_ = true;
-    timer_.expires_at(*next);
+    timer_.expires_at(*next);  // cancels a later pending wait
     timer_.async_wait(net::bind_executor(
-        strand_, [self = shared_from_this()](error_code ec) { self->on_timer(ec); }));
+        strand_, [self = shared_from_this(), generation = ++timer_generation_](error_code) {
+            self->on_timer(generation);
+        }));
 }
 
-void session_impl::on_timer(error_code ec) {
+void session_impl::on_timer(std::uint64_t generation) {
+    if (generation != timer_generation_) {
+        return;  // replaced by an earlier deadline
+    }
     timer_waiting_ = false;
-    if (ec == net::error::operation_aborted || !core_.is_alive()) {
+    if (!core_.is_alive()) {
         return;
     }
-    core_.on_timer(core::clock::now());
+    auto const now = core::clock::now();
+    core_.on_timer(now);
+    expire_deadlines(now);
     drain_events();
     pump_write();
     arm_timer();
+}
+
+void session_impl::expire_deadlines(core::time_point now) {
+    while (!read_deadlines_.empty() && read_deadlines_.front()->read_deadline <= now) {
+        finish_read(*read_deadlines_.front(), make_error_code(error::timeout), 0);
+    }
+    while (!write_deadlines_.empty() && write_deadlines_.front()->write_deadline <= now) {
+        stream_state& st = *write_deadlines_.pop_front();
+        if (st.write_registered) {
+            // Frames already built still go out; the write ends at write_done with the count.
+            st.write_error = make_error_code(error::timeout);
+            core_.abort_write(st.id);
+        } else {
+            finish_write(st, make_error_code(error::timeout), 0);
+        }
+    }
+}
+
+void session_impl::read_parked(stream_state& st) {
+    if (cfg_.stream_read_timeout.count() > 0) {
+        st.read_deadline = core::clock::now() + cfg_.stream_read_timeout;
+        read_deadlines_.push_back(st);
+        arm_timer();
+    }
+}
+
+void session_impl::write_parked(stream_state& st) {
+    if (cfg_.stream_write_timeout.count() > 0) {
+        st.write_deadline = core::clock::now() + cfg_.stream_write_timeout;
+        write_deadlines_.push_back(st);
+        arm_timer();
+    }
+}
+
+void session_impl::finish_read(stream_state& st, error_code ec, std::size_t bytes) {
+    read_deadlines_.erase(st);
+    st.read_op.complete(ec, bytes);
+}
+
+void session_impl::finish_write(stream_state& st, error_code ec, std::size_t bytes) {
+    write_deadlines_.erase(st);
+    st.write_registered = false;
+    st.write_error = {};
+    st.write_op.complete(ec, bytes);
 }
 
 // ---- events
@@ -311,9 +375,7 @@ void session_impl::handle_closed(error_code ec) {
         complete_read_if_ready(*st);
     }
     // A write whose bytes may sit in the transport's current write must wait for it.
-    if (writing_) {
-        deferred_write_failures_ = true;
-    } else {
+    if (!writing_) {
         fail_deferred_writes();
     }
     while (!accept_ops_.empty()) {
@@ -332,15 +394,11 @@ void session_impl::handle_closed(error_code ec) {
 }
 
 void session_impl::fail_deferred_writes() {
-    deferred_write_failures_ = false;
     error_code const ec = core_.terminal_error();
     std::vector<std::shared_ptr<stream_state>> done;
     for (auto& [id, st] : streams_) {
         if (st->write_op) {
-            st->write_registered = false;
-            error_code const wec = st->write_error ? st->write_error : ec;
-            st->write_error = {};
-            st->write_op.complete(wec, 0);
+            finish_write(*st, st->write_error ? st->write_error : ec, 0);
             done.push_back(st);
         }
     }
@@ -464,39 +522,34 @@ void session_impl::complete_read_if_ready(stream_state& st) {
     }
     auto r = try_read(st);
     if (!r.would_block) {
-        st.read_op.complete(r.ec, r.bytes);
+        finish_read(st, r.ec, r.bytes);
     }
 }
 
-bool session_impl::start_write(stream_state& st, error_code& ec) {
+void session_impl::start_write(stream_state& st) {
     auto r = core_.write(st.id, std::span(st.write_buffers.data(), st.write_buffer_count));
-    ec = r.ec;
-    if (ec) {
-        return true;
+    if (r.ec) {
+        finish_write(st, r.ec, 0);
+        return;
     }
     if (r.accepted > 0) {
         st.write_registered = true;
         pump_write();
     }
-    return false;  // parked: for write_done, or for the window to open
+    // Otherwise the window is closed: the op stays parked until `writable`.
 }
 
 void session_impl::retry_write(stream_state& st) {
-    if (!st.write_op || st.write_registered) {
-        return;
-    }
-    error_code ec;
-    if (start_write(st, ec)) {
-        st.write_op.complete(ec, 0);
+    if (st.write_op && !st.write_registered) {
+        start_write(st);
     }
 }
 
 void session_impl::complete_write(stream_state& st, std::size_t bytes) {
-    st.write_registered = false;
     if (st.write_op) {
-        error_code const ec = std::exchange(st.write_error, {});
-        st.write_op.complete(ec, bytes);
+        finish_write(st, st.write_error, bytes);
     }
+    st.write_registered = false;
     erase_stream_if_done(st);
 }
 
@@ -509,7 +562,7 @@ void session_impl::shutdown_send(stream_state& st) {
 
 void session_impl::cancel_stream(stream_state& st) {
     if (st.read_op) {
-        st.read_op.complete(net::error::operation_aborted, 0);
+        finish_read(st, net::error::operation_aborted, 0);
     }
     if (st.write_op) {
         if (st.write_registered) {
@@ -519,7 +572,7 @@ void session_impl::cancel_stream(stream_state& st) {
             core_.abort_write(st.id);
             drain_events();
         } else {
-            st.write_op.complete(net::error::operation_aborted, 0);
+            finish_write(st, net::error::operation_aborted, 0);
         }
     }
 }
@@ -550,7 +603,7 @@ void session_impl::cancel_op(op_kind kind, core::stream_id id, std::uint64_t ser
         case op_kind::read: {
             auto it = streams_.find(id);
             if (it != streams_.end() && it->second->read_op && it->second->read_serial == serial) {
-                it->second->read_op.complete(net::error::operation_aborted, 0);
+                finish_read(*it->second, net::error::operation_aborted, 0);
             }
             break;
         }
@@ -562,7 +615,7 @@ void session_impl::cancel_op(op_kind kind, core::stream_id id, std::uint64_t ser
             }
             stream_state& st = *it->second;
             if (!st.write_registered) {
-                st.write_op.complete(net::error::operation_aborted, 0);
+                finish_write(st, net::error::operation_aborted, 0);
             } else if ((type & (net::cancellation_type::terminal |
                                 net::cancellation_type::partial)) != net::cancellation_type::none) {
                 st.write_error = net::error::operation_aborted;

@@ -98,11 +98,15 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
         std::size_t bytes = 0;
     };
     read_outcome try_read(stream_state& st);
-    /// Registers st.write_buffers; parks st.write_op unless it completed at once (returns true).
-    bool start_write(stream_state& st, error_code& ec);
+    /// Registers st.write_buffers with the engine for the parked st.write_op (which completes
+    /// at once on an error).
+    void start_write(stream_state& st);
     void shutdown_send(stream_state& st);
     void close_stream(std::shared_ptr<stream_state> const& st);
     void cancel_stream(stream_state& st);
+    /// A read (write) op was just parked in `st`: starts its timeout, if any.
+    void read_parked(stream_state& st);
+    void write_parked(stream_state& st);
     void cancel_op(op_kind kind, core::stream_id id, std::uint64_t serial,
                    net::cancellation_type type);
 
@@ -133,7 +137,10 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     void pump_read();
     void pump_write();
     void arm_timer();
-    void on_timer(error_code ec);
+    void on_timer(std::uint64_t generation);
+    void expire_deadlines(core::time_point now);
+    void finish_read(stream_state& st, error_code ec, std::size_t bytes);
+    void finish_write(stream_state& st, error_code ec, std::size_t bytes);
     void finish_shutdown_if_flushed();
     void publish_stats() noexcept;
     void erase_stream_if_done(stream_state& st);
@@ -156,11 +163,13 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     // send path
     std::array<net::const_buffer, 64> gather_{};
     bool writing_ = false;
-    bool deferred_write_failures_ = false;
 
     net::steady_timer timer_;
-    std::optional<core::time_point> timer_expiry_;
+    core::time_point timer_expiry_{};
+    std::uint64_t timer_generation_ = 0;
     bool timer_waiting_ = false;
+    read_deadline_list read_deadlines_;
+    write_deadline_list write_deadlines_;
 
     std::atomic<std::uint64_t> serial_{0};
     std::atomic<bool> open_{true};

@@ -7,6 +7,8 @@
 #include <span>
 
 #include "smux/core/frame.hpp"
+#include "smux/core/session.hpp"
+#include "smux/detail/intrusive_list.hpp"
 #include "smux/detail/op_slot.hpp"
 #include "smux/error.hpp"
 
@@ -35,7 +37,17 @@ struct stream_state {
     error_code write_error;         ///< set when the write was cancelled or its stream closed
 
     bool closed = false;  ///< closed by the application
+
+    // Deadlines of parked operations (config stream_read_timeout / stream_write_timeout).
+    core::time_point read_deadline{};
+    list_hook<stream_state> read_deadline_hook;
+    core::time_point write_deadline{};
+    list_hook<stream_state> write_deadline_hook;
 };
+
+/// Streams with a parked operation, oldest deadline first (one timeout for all: FIFO order).
+using read_deadline_list = intrusive_list<stream_state, &stream_state::read_deadline_hook>;
+using write_deadline_list = intrusive_list<stream_state, &stream_state::write_deadline_hook>;
 
 }  // namespace smux::detail
 

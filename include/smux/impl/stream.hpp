@@ -102,6 +102,7 @@ struct initiate_read_some {
             }
             st->read_serial = serial;
             st->read_op.emplace(std::move(h), io_ex);
+            s->read_parked(*st);
         });
     }
 };
@@ -135,10 +136,8 @@ struct initiate_write_some {
             st->write_buffer_count = count;
             st->write_serial = serial;
             st->write_op.emplace(std::move(h), io_ex);
-            error_code ec;
-            if (s->start_write(*st, ec)) {
-                st->write_op.complete(ec, std::size_t{0});
-            }
+            s->write_parked(*st);
+            s->start_write(*st);
         });
     }
 };

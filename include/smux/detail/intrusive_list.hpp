@@ -1,9 +1,9 @@
-#ifndef SMUX_SRC_CORE_INTRUSIVE_LIST_HPP
-#define SMUX_SRC_CORE_INTRUSIVE_LIST_HPP
+#ifndef SMUX_DETAIL_INTRUSIVE_LIST_HPP
+#define SMUX_DETAIL_INTRUSIVE_LIST_HPP
 
 #include <cstddef>
 
-namespace smux::core::detail {
+namespace smux::detail {
 
 /// Links of one element in one `intrusive_list`.
 template <class T>
@@ -75,6 +75,6 @@ class intrusive_list {
     std::size_t size_ = 0;
 };
 
-}  // namespace smux::core::detail
+}  // namespace smux::detail
 
 #endif
