@@ -100,10 +100,11 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// parseFlags runs fs over args and rejects positional leftovers. It returns errHelpShown when
-// -h/--help was asked for, so the caller can exit 0 instead of 2.
+// errHelpShown reports that -h/--help was asked for: usage went to stderr, exit status 0.
 var errHelpShown = errors.New("help shown")
 
+// parseFlags runs fs over args and rejects positional leftovers. The flag package accepts
+// -name and --name, each with "value" as the next argument or "=value".
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(os.Stderr)
 	if err := fs.Parse(args); err != nil {
@@ -130,6 +131,16 @@ func exitForParseError(name string, err error) int {
 		fmt.Fprintf(os.Stderr, "smuxbench %s: %s\n%s", name, ue.msg, topUsage)
 	}
 	return 2
+}
+
+// jsonString quotes s as a JSON string. HTML escaping is off so that error messages such as
+// "127.0.0.1:1->127.0.0.1:2" stay readable.
+func jsonString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func smuxConfig(version int) *smux.Config {
@@ -215,9 +226,9 @@ func runServer(args []string) int {
 		os.Exit(0)
 	}()
 
-	addr, _ := json.Marshal(ln.Addr().String())
 	// os.Stdout is unbuffered: the line is flushed by this single write.
-	fmt.Fprintf(os.Stdout, "{\"listening\":%s,\"pid\":%d}\n", addr, os.Getpid())
+	fmt.Fprintf(os.Stdout, "{\"listening\":%s,\"pid\":%d}\n",
+		jsonString(ln.Addr().String()), os.Getpid())
 
 	s := &server{cfg: smuxConfig(*version), raw: *raw}
 	s.serve(ln)
@@ -513,8 +524,7 @@ func (j *jsonLine) key(k string) {
 
 func (j *jsonLine) str(k, v string) {
 	j.key(k)
-	q, _ := json.Marshal(v)
-	j.b.Write(q)
+	j.b.WriteString(jsonString(v))
 }
 
 func (j *jsonLine) int(k string, v int64) {
@@ -585,8 +595,9 @@ var (
 	printed  bool
 )
 
-// emit prints the run's one result line and exits. The first caller wins, so the main path and
-// the give-up timer can never print two lines.
+// emit prints the run's one result line and exits 0 if ok, 1 otherwise. Only the first caller
+// prints (later ones return while it exits), so the main path and the give-up timer can never
+// print two lines.
 func emit(line string, ok bool) {
 	outputMu.Lock()
 	if printed {
@@ -745,15 +756,17 @@ func runClient(args []string) int {
 
 	giveUp := giveUpBase + 2*o.durationValue()
 	if o.bulk() {
-		giveUp += time.Duration(float64(o.streams) * float64(o.bytes) / bulkFloorRate * float64(time.Second))
+		// Capped so that absurd --bytes values cannot overflow time.Duration.
+		allowance := math.Min(float64(o.streams)*float64(o.bytes)/bulkFloorRate, 1e8)
+		giveUp += time.Duration(allowance * float64(time.Second))
 	}
 	time.AfterFunc(giveUp, func() {
-		emit(failureLine(&o, 1, fmt.Sprintf("gave up after %v", giveUp)), false)
+		emit(failureLine(&o, 1, fmt.Sprintf("gave up after %.0f s", giveUp.Seconds())), false)
 	})
 
 	line, ok := c.run()
 	emit(line, ok)
-	return 1 // not reached
+	return 1 // reached only when the give-up timer printed first; it fails the run too
 }
 
 // run performs section 5's sequence and returns the result line.
