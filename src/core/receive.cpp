@@ -62,11 +62,12 @@ void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset
     }
     s->rx_bytes += n;
     buffered_ += n;
-    if (cfg_.version == 2 &&
-        s->rx_bytes > std::max<std::size_t>(initial_peer_window,
-                                            static_cast<std::size_t>(cfg_.max_stream_buffer))) {
-        fail(error::window_overrun);
-        return;
+    if (cfg_.version == 2) {
+        s->received_total += static_cast<std::uint32_t>(n);
+        if (static_cast<std::int32_t>(s->received_total - s->granted) > 0) {
+            fail(error::window_overrun);
+            return;
+        }
     }
     if (s->want_readable) {
         s->want_readable = false;
@@ -189,7 +190,8 @@ std::size_t session_state::receive(rx_chunk const& in) {
                 }
                 s->peer_consumed = u.consumed;
                 s->peer_window = u.window;
-                if (static_cast<std::int32_t>(s->sent - s->peer_consumed) < 0) {
+                // Nobody can have consumed bytes that never reached the transport.
+                if (static_cast<std::int32_t>(s->sent_committed - s->peer_consumed) < 0) {
                     fail(error::invalid_window_update);
                     break;
                 }

@@ -69,12 +69,12 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
     if (nop_pending_) {
         nop_pending_ = false;
         put_header(command::nop, 0, 0);
-        frames_.push_back({nullptr, batch_total_, false, false});
+        frames_.push_back({nullptr, batch_total_, 0, 0, false, false});
     }
     std::size_t refused = 0;
     while (refused < refusals_.size() && arena_room() >= arena_reserve + header_size) {
         put_header(command::fin, refusals_[refused++], 0);
-        frames_.push_back({nullptr, batch_total_, true, false});
+        frames_.push_back({nullptr, batch_total_, 0, 0, true, false});
     }
     refusals_.erase(refusals_.begin(), refusals_.begin() + static_cast<std::ptrdiff_t>(refused));
     while (!ctrl_.empty() && arena_room() >= arena_reserve + header_size + update_payload_size) {
@@ -83,20 +83,23 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
             s.syn_pending = false;
             put_header(command::syn, s.id, 0);
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, false, false});
+            frames_.push_back({&s, batch_total_, 0, 0, false, false});
         }
         if (s.upd_pending && !s.closed) {
             s.upd_pending = false;
             put_header(command::upd, s.id, static_cast<std::uint16_t>(update_payload_size));
             std::size_t const at = arena_used_;
+            auto const window = static_cast<std::uint32_t>(cfg_.max_stream_buffer);
+            if (static_cast<std::int32_t>(s.upd_consumed + window - s.granted) > 0) {
+                s.granted = s.upd_consumed + window;
+            }
             encode_update(
-                {.consumed = s.read_total,
-                 .window = static_cast<std::uint32_t>(cfg_.max_stream_buffer)},
+                {.consumed = s.upd_consumed, .window = window},
                 std::span<std::byte, update_payload_size>(arena_.data() + at, update_payload_size));
             arena_used_ += update_payload_size;
             add_arena_segment(at, update_payload_size);
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, false, false});
+            frames_.push_back({&s, batch_total_, 0, 0, false, false});
         }
     }
 
@@ -142,12 +145,12 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
             s.framed += got;
             ++s.frames_in_flight;
             ++s.write_frames_in_flight;
-            frames_.push_back({&s, batch_total_, false, true});
+            frames_.push_back({&s, batch_total_, static_cast<std::uint32_t>(got), 0, false, true});
         } else if (s.fin_requested && !s.fin_framed) {
             s.fin_framed = true;
             put_header(command::fin, s.id, 0);
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, true, false});
+            frames_.push_back({&s, batch_total_, 0, 0, true, false});
         }
         if (s.has_data_work()) {
             data_.push_back(s);
@@ -172,6 +175,22 @@ void session_state::commit_send(std::size_t n) {
             seg = seg.subspan(left);
             left = 0;
         }
+    }
+    // Payload that reached the transport counts at once, even inside a frame cut by a partial
+    // write: the peer may read (and acknowledge) it before the rest of the frame follows.
+    for (std::size_t i = frame_head_; i < frames_.size(); ++i) {
+        frame_record& f = frames_[i];
+        std::size_t const payload_start = f.end - f.payload;
+        if (batch_committed_ <= payload_start) {
+            break;
+        }
+        if (f.payload == 0) {
+            continue;
+        }
+        auto const now = static_cast<std::uint32_t>(
+            std::min<std::size_t>(f.payload, batch_committed_ - payload_start));
+        f.stream->sent_committed += now - f.credited;
+        f.credited = now;
     }
     while (frame_head_ < frames_.size() && frames_[frame_head_].end <= batch_committed_) {
         frame_record const f = frames_[frame_head_++];

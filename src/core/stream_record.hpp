@@ -24,14 +24,20 @@ struct stream_record {
     void* context = nullptr;
 
     // ---- receive side
-    std::vector<rx_chunk> rx;      ///< payload not yet read, oldest first from rx_head
-    std::uint32_t rx_head = 0;     ///< first live element of rx
-    std::size_t rx_bytes = 0;      ///< payload bytes in rx
-    std::uint32_t read_total = 0;  ///< v2: bytes the application took out (mod 2^32)
-    std::uint32_t read_incr = 0;   ///< v2: bytes read since the last UPD was decided
+    std::vector<rx_chunk> rx;          ///< payload not yet read, oldest first from rx_head
+    std::uint32_t rx_head = 0;         ///< first live element of rx
+    std::size_t rx_bytes = 0;          ///< payload bytes in rx
+    std::uint32_t read_total = 0;      ///< v2: bytes the application took out (mod 2^32)
+    std::uint32_t read_incr = 0;       ///< v2: bytes read since the last UPD was decided
+    std::uint32_t upd_consumed = 0;    ///< v2: `consumed` of the UPD waiting to be sent
+    std::uint32_t received_total = 0;  ///< v2: payload bytes received (mod 2^32)
+    /// v2: the most the peer was ever allowed to have sent: the initial window, then the
+    /// largest consumed + window of the UPDs sent. More than this is a window overrun.
+    std::uint32_t granted = initial_peer_window;
 
     // ---- send side (v2 window in Go's terms)
-    std::uint32_t sent = 0;  ///< payload bytes accepted for sending (mod 2^32)
+    std::uint32_t sent = 0;            ///< payload bytes accepted for sending (mod 2^32)
+    std::uint32_t sent_committed = 0;  ///< payload bytes handed to the transport (mod 2^32)
     std::uint32_t peer_consumed = 0;
     std::uint32_t peer_window = initial_peer_window;
 

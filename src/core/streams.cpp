@@ -90,6 +90,8 @@ void session_state::consumed(stream_record& s, std::size_t n) {
         s.read_total == n32) {
         s.read_incr = 0;
         if (s.read_total != 0) {
+            // The value Go would send now; a later trigger before it leaves replaces it.
+            s.upd_consumed = s.read_total;
             s.upd_pending = true;
             ctrl_.push_back(s);
         }

@@ -94,8 +94,7 @@ inline bytes pattern(std::uint64_t seed, std::size_t n, std::uint64_t start = 0)
 }
 
 /// FNV-1a over a byte range, continued from `h`.
-inline std::uint64_t fnv1a(std::span<std::byte const> b,
-                           std::uint64_t h = 0xcbf29ce484222325ULL) {
+inline std::uint64_t fnv1a(std::span<std::byte const> b, std::uint64_t h = 0xcbf29ce484222325ULL) {
     for (std::byte x : b) {
         h ^= std::to_integer<std::uint64_t>(x);
         h *= 0x100000001b3ULL;
@@ -103,8 +102,13 @@ inline std::uint64_t fnv1a(std::span<std::byte const> b,
     return h;
 }
 
-inline bytes operator+(bytes a, bytes const& b) {
+inline bytes& operator+=(bytes& a, std::span<std::byte const> b) {
     a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+inline bytes operator+(bytes a, bytes const& b) {
+    a += b;
     return a;
 }
 

@@ -152,7 +152,8 @@ class core_pair {
                 std::size_t left = n;
                 for (auto const& seg : segs) {
                     std::size_t const k = std::min(left, seg.size());
-                    l.q.insert(l.q.end(), seg.begin(), seg.begin() + static_cast<std::ptrdiff_t>(k));
+                    l.q.insert(l.q.end(), seg.begin(),
+                               seg.begin() + static_cast<std::ptrdiff_t>(k));
                     left -= k;
                     if (left == 0) {
                         break;
