@@ -6,6 +6,10 @@ function(smux_set_warnings target)
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
                                              -Wno-sign-conversion
                                              -Wno-missing-field-initializers)
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+      # GCC 12 reports string concatenation as overlapping memcpy at -O2 (GCC bug 105329).
+      target_compile_options(${target} PRIVATE -Wno-restrict)
+    endif()
     if(SMUX_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()

@@ -124,7 +124,8 @@ class basic_stream {
     void shutdown_send();
 
     /** Full close: FIN (unless already sent), unread data dropped, pending operations
-        completed with `asio::error::operation_aborted`. The handle becomes empty. */
+        completed with `asio::error::operation_aborted`. Later operations on the handle fail
+        with `smux::error::stream_closed` (still completing on the session's executor). */
     void close() noexcept;
     void close(error_code& ec) noexcept {
         ec = {};

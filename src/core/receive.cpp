@@ -190,8 +190,10 @@ std::size_t session_state::receive(rx_chunk const& in) {
                 }
                 s->peer_consumed = u.consumed;
                 s->peer_window = u.window;
-                // Nobody can have consumed bytes that never reached the transport.
-                if (static_cast<std::int32_t>(s->sent_committed - s->peer_consumed) < 0) {
+                // Nobody can have consumed bytes that were never handed to the transport.
+                // (Committed bytes would be too strict: a transport write may deliver its first
+                // bytes, and the peer acknowledge them, before the write completes.)
+                if (static_cast<std::int32_t>(s->sent_framed - s->peer_consumed) < 0) {
                     fail(error::invalid_window_update);
                     break;
                 }

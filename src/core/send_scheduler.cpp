@@ -69,12 +69,12 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
     if (nop_pending_) {
         nop_pending_ = false;
         put_header(command::nop, 0, 0);
-        frames_.push_back({nullptr, batch_total_, 0, 0, false, false});
+        frames_.push_back({nullptr, batch_total_, false, false});
     }
     std::size_t refused = 0;
     while (refused < refusals_.size() && arena_room() >= arena_reserve + header_size) {
         put_header(command::fin, refusals_[refused++], 0);
-        frames_.push_back({nullptr, batch_total_, 0, 0, true, false});
+        frames_.push_back({nullptr, batch_total_, true, false});
     }
     refusals_.erase(refusals_.begin(), refusals_.begin() + static_cast<std::ptrdiff_t>(refused));
     while (!ctrl_.empty() && arena_room() >= arena_reserve + header_size + update_payload_size) {
@@ -83,7 +83,7 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
             s.syn_pending = false;
             put_header(command::syn, s.id, 0);
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, 0, 0, false, false});
+            frames_.push_back({&s, batch_total_, false, false});
         }
         if (s.upd_pending && !s.closed) {
             s.upd_pending = false;
@@ -99,7 +99,7 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
             arena_used_ += update_payload_size;
             add_arena_segment(at, update_payload_size);
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, 0, 0, false, false});
+            frames_.push_back({&s, batch_total_, false, false});
         }
     }
 
@@ -143,14 +143,15 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
                  .sid = s.id},
                 std::span<std::byte, header_size>(arena_.data() + header_at, header_size));
             s.framed += got;
+            s.sent_framed += static_cast<std::uint32_t>(got);
             ++s.frames_in_flight;
             ++s.write_frames_in_flight;
-            frames_.push_back({&s, batch_total_, static_cast<std::uint32_t>(got), 0, false, true});
+            frames_.push_back({&s, batch_total_, false, true});
         } else if (s.fin_requested && !s.fin_framed) {
             s.fin_framed = true;
             put_header(command::fin, s.id, 0);
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, 0, 0, true, false});
+            frames_.push_back({&s, batch_total_, true, false});
         }
         if (s.has_data_work()) {
             data_.push_back(s);
@@ -175,22 +176,6 @@ void session_state::commit_send(std::size_t n) {
             seg = seg.subspan(left);
             left = 0;
         }
-    }
-    // Payload that reached the transport counts at once, even inside a frame cut by a partial
-    // write: the peer may read (and acknowledge) it before the rest of the frame follows.
-    for (std::size_t i = frame_head_; i < frames_.size(); ++i) {
-        frame_record& f = frames_[i];
-        std::size_t const payload_start = f.end - f.payload;
-        if (batch_committed_ <= payload_start) {
-            break;
-        }
-        if (f.payload == 0) {
-            continue;
-        }
-        auto const now = static_cast<std::uint32_t>(
-            std::min<std::size_t>(f.payload, batch_committed_ - payload_start));
-        f.stream->sent_committed += now - f.credited;
-        f.credited = now;
     }
     while (frame_head_ < frames_.size() && frames_[frame_head_].end <= batch_committed_) {
         frame_record const f = frames_[frame_head_++];

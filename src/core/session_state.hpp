@@ -83,8 +83,6 @@ class session_state {
     struct frame_record {
         detail::stream_record* stream;  ///< null for frames of no stream (NOP, refusal FIN)
         std::size_t end;                ///< batch offset just past the frame
-        std::uint32_t payload;          ///< PSH payload bytes (they end the frame)
-        std::uint32_t credited;         ///< of them, counted in the stream's sent_committed
         bool is_fin;
         bool is_write_data;  ///< a PSH frame of the stream's current write
     };

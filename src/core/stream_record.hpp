@@ -36,8 +36,8 @@ struct stream_record {
     std::uint32_t granted = initial_peer_window;
 
     // ---- send side (v2 window in Go's terms)
-    std::uint32_t sent = 0;            ///< payload bytes accepted for sending (mod 2^32)
-    std::uint32_t sent_committed = 0;  ///< payload bytes handed to the transport (mod 2^32)
+    std::uint32_t sent = 0;         ///< payload bytes accepted for sending (mod 2^32)
+    std::uint32_t sent_framed = 0;  ///< payload bytes put in frames for the transport
     std::uint32_t peer_consumed = 0;
     std::uint32_t peer_window = initial_peer_window;
 

@@ -17,6 +17,10 @@ namespace {
 constexpr std::size_t rx_block_size = 64 * 1024;
 constexpr std::size_t rx_min_read = 4 * 1024;
 
+/// After a failed write, reading goes on this long at most (a peer that closed has its last
+/// frames in our receive queue; they take microseconds to read).
+constexpr auto write_error_grace = std::chrono::seconds(1);
+
 error_code map_transport_error(error_code ec) {
     if (ec == net::error::eof) {
         return make_error_code(error::connection_closed);
@@ -194,7 +198,7 @@ void session_impl::on_read_done(error_code ec, std::size_t n) {
 // ---- send path
 
 void session_impl::pump_write() {
-    if (writing_ || !core_.want_write()) {
+    if (writing_ || write_error_ || !core_.want_write()) {
         return;
     }
     auto segments = core_.prepare_send();
@@ -218,7 +222,12 @@ void session_impl::on_write_done(error_code ec, std::size_t n) {
     }
     core_.commit_send(n);
     if (ec) {
-        core_.close(map_transport_error(ec));
+        // Like Go, a failed write does not end reading: the peer's last frames (data, FIN)
+        // may still wait in the receive queue. The session ends when reading does.
+        // A transport whose reading never ends still ends the session shortly.
+        write_error_ = ec;
+        write_error_deadline_ = core::clock::now() + write_error_grace;
+        fail_writes_after_transport_error();
     }
     drain_events();
     pump_write();
@@ -243,6 +252,9 @@ void session_impl::arm_timer() {
     if (!write_deadlines_.empty()) {
         earliest(write_deadlines_.front()->write_deadline);
     }
+    if (write_error_) {
+        earliest(write_error_deadline_);
+    }
     if (!next || (timer_waiting_ && timer_expiry_ <= *next)) {
         return;  // a wait that fires no later is pending; it re-arms when it fires
     }
@@ -264,6 +276,10 @@ void session_impl::on_timer(std::uint64_t generation) {
         return;
     }
     auto const now = core::clock::now();
+    if (write_error_ && now >= write_error_deadline_) {
+        close(write_error_);
+        return;
+    }
     core_.on_timer(now);
     expire_deadlines(now);
     drain_events();
@@ -393,6 +409,16 @@ void session_impl::handle_closed(error_code ec) {
     finish_shutdown_if_flushed();
 }
 
+void session_impl::fail_writes_after_transport_error() {
+    // The engine keeps these writes registered, but it is never asked to send again, so the
+    // borrowed buffers are not touched after their handlers ran.
+    for (auto& [id, st] : streams_) {
+        if (st->write_op) {
+            finish_write(*st, write_error_, 0);
+        }
+    }
+}
+
 void session_impl::fail_deferred_writes() {
     error_code const ec = core_.terminal_error();
     std::vector<std::shared_ptr<stream_state>> done;
@@ -481,10 +507,13 @@ void session_impl::finish_shutdown_if_flushed() {
         return;
     }
     if (core_.is_alive()) {
-        if (writing_ || core_.want_write()) {
+        if (write_error_) {
+            close(write_error_);  // nothing more can be flushed
+        } else if (writing_ || core_.want_write()) {
             return;
+        } else {
+            close(make_error_code(error::session_closed));
         }
-        close(make_error_code(error::session_closed));
     }
     error_code const ec = core_.terminal_error();
     error_code const result = ec == error::session_closed ? error_code{} : ec;
@@ -505,6 +534,7 @@ session_impl::read_outcome session_impl::try_read(stream_state& st) {
         case core::read_result::status::data:
             pump_read();   // credit came back: reading may resume
             pump_write();  // and a window update may be due
+            publish_stats();
             return {.bytes = r.bytes};
         case core::read_result::status::end_of_stream:
             return {.ec = net::error::eof};
@@ -527,6 +557,10 @@ void session_impl::complete_read_if_ready(stream_state& st) {
 }
 
 void session_impl::start_write(stream_state& st) {
+    if (write_error_ && core_.is_alive()) {
+        finish_write(st, write_error_, 0);
+        return;
+    }
     auto r = core_.write(st.id, std::span(st.write_buffers.data(), st.write_buffer_count));
     if (r.ec) {
         finish_write(st, r.ec, 0);

@@ -134,6 +134,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     void complete_read_if_ready(stream_state& st);
     void retry_write(stream_state& st);
     void fail_deferred_writes();
+    void fail_writes_after_transport_error();
     void pump_read();
     void pump_write();
     void arm_timer();
@@ -163,6 +164,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     // send path
     std::array<net::const_buffer, 64> gather_{};
     bool writing_ = false;
+    error_code write_error_;  ///< the transport failed a write: no more sending
+    core::time_point write_error_deadline_{};
 
     net::steady_timer timer_;
     core::time_point timer_expiry_{};

@@ -59,9 +59,11 @@ class transport_session final : public session_impl {
             }));
     }
 
+    // One write_some per batch: the whole gather list goes to one sendmsg (async_write would
+    // cut it into 64 KiB calls), and the engine learns at once how much left.
     void transport_write(std::span<net::const_buffer const> buffers) override {
-        net::async_write(
-            next_, buffers,
+        next_.async_write_some(
+            buffers,
             net::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t n) {
                 static_cast<transport_session&>(*self).on_write_done(ec, n);
             }));

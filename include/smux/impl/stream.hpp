@@ -77,6 +77,11 @@ struct initiate_read_some {
                                      make_error_code(error::stream_closed), std::size_t{0});
             return;
         }
+        if (!st) {  // closed handle
+            post_completion(std::forward<Handler>(handler), s->executor(),
+                            make_error_code(error::stream_closed), std::size_t{0});
+            return;
+        }
         std::uint64_t const serial = install_cancellation(handler, *s, op_kind::read, st->id);
         auto const& strand = s->strand();
         net::dispatch(strand, [s = std::move(s), st = std::move(st), serial, buffers,
@@ -114,6 +119,11 @@ struct initiate_write_some {
         if (!s) {
             complete_on_empty_handle(std::forward<Handler>(handler),
                                      make_error_code(error::stream_closed), std::size_t{0});
+            return;
+        }
+        if (!st) {  // closed handle
+            post_completion(std::forward<Handler>(handler), s->executor(),
+                            make_error_code(error::stream_closed), std::size_t{0});
             return;
         }
         std::uint64_t const serial = install_cancellation(handler, *s, op_kind::write, st->id);
@@ -166,7 +176,7 @@ auto basic_stream<Executor>::async_write_some(ConstBufferSequence const& buffers
 
 template <class Executor>
 void basic_stream<Executor>::shutdown_send() {
-    if (!session_) {
+    if (!state_) {
         return;
     }
     auto const& strand = session_->strand();
@@ -175,7 +185,7 @@ void basic_stream<Executor>::shutdown_send() {
 
 template <class Executor>
 void basic_stream<Executor>::cancel() {
-    if (!session_) {
+    if (!state_) {
         return;
     }
     auto const& strand = session_->strand();
@@ -184,16 +194,15 @@ void basic_stream<Executor>::cancel() {
 
 template <class Executor>
 void basic_stream<Executor>::close() noexcept {
-    if (!session_) {
+    if (!state_) {
         return;
     }
     // Posted, never run inline: a handle may die inside the session's own code (for instance
-    // with a handler it destroys).
-    auto s = std::move(session_);
-    auto st = std::move(state_);
-    auto const& strand = s->strand();
+    // with a handler it destroys). The handle keeps the session, so later operations on it
+    // still complete on the session's executor.
+    auto const& strand = session_->strand();
     try {
-        net::post(strand, [s, st = std::move(st)] { s->close_stream(st); });
+        net::post(strand, [s = session_, st = std::move(state_)] { s->close_stream(st); });
     } catch (...) {
         // Out of memory while closing: the session reclaims the stream when it ends.
     }
