@@ -1,0 +1,107 @@
+#ifndef SMUX_TOOLS_BENCH_NET_UTIL_HPP
+#define SMUX_TOOLS_BENCH_NET_UTIL_HPP
+
+// Asio helpers shared by the server and the client.
+
+#include <asio/awaitable.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <smux/smux.hpp>
+#include <string>
+
+namespace smux_bench {
+
+using tcp = asio::ip::tcp;
+using bench_clock = std::chrono::steady_clock;
+
+/// Completion token of every awaited operation: errors come back as values, never thrown.
+inline constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+/// Splits "HOST:PORT" or "[V6HOST]:PORT"; throws std::invalid_argument.
+struct host_port {
+    std::string host;
+    std::string port;
+};
+[[nodiscard]] host_port split_host_port(std::string const& text);
+
+/// "127.0.0.1:40123" or "[::1]:40123".
+[[nodiscard]] std::string format_endpoint(tcp::endpoint const& ep);
+
+/// Resolves "HOST:PORT" (a name or a numeric address); throws std::system_error or
+/// std::invalid_argument. `passive`: for binding (an empty host means any address).
+[[nodiscard]] tcp::resolver::results_type resolve(asio::io_context& ioc, std::string const& text,
+                                                  bool passive);
+
+/// TCP_NODELAY, as Go sets it on every TCP connection.
+void set_no_delay(tcp::socket& s) noexcept;
+
+/// "Close a stream" (section 1): FIN on a smux stream, close(2) on a connection.
+inline void close_stream(smux::stream& s) noexcept {
+    s.close();
+}
+inline void close_stream(tcp::socket& s) noexcept {
+    asio::error_code ignored;
+    s.close(ignored);
+}
+
+/** Connects `s` to the first endpoint that accepts. With a timeout the attempt is abandoned
+    after it (asio::error::timed_out); without one there is no timer at all (measured paths). */
+[[nodiscard]] asio::awaitable<asio::error_code> dial(tcp::socket& s,
+                                                     tcp::resolver::results_type const& endpoints,
+                                                     std::optional<bench_clock::duration> timeout);
+
+/// Waits for `d` (ends early, without error, when cancelled).
+asio::awaitable<void> sleep_for(bench_clock::duration d);
+
+/** A one-shot event for coroutines of one thread: `wait` returns once `set` was called
+    (before or after). Waiters may run on any executor of the same io_context thread. */
+class event {
+  public:
+    explicit event(asio::any_io_executor const& ex)
+        : timer_(ex, asio::steady_timer::time_point::max()) {}
+
+    void set() {
+        set_ = true;
+        timer_.cancel();
+    }
+    [[nodiscard]] bool is_set() const noexcept { return set_; }
+
+    asio::awaitable<void> wait() {
+        while (!set_) {
+            auto [ec] = co_await timer_.async_wait(as_tuple);
+            (void)ec;
+        }
+    }
+
+  private:
+    asio::steady_timer timer_;
+    bool set_ = false;
+};
+
+/// Counts down to zero, then sets its event.
+class countdown {
+  public:
+    countdown(asio::any_io_executor const& ex, std::size_t count) : left_(count), done_(ex) {
+        if (left_ == 0) {
+            done_.set();
+        }
+    }
+    void count_down() {
+        if (left_ > 0 && --left_ == 0) {
+            done_.set();
+        }
+    }
+    asio::awaitable<void> wait() { return done_.wait(); }
+
+  private:
+    std::size_t left_;
+    event done_;
+};
+
+}  // namespace smux_bench
+
+#endif
