@@ -7,7 +7,7 @@ packages=(
   libasio-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-go golang-github-xtaci-smux-dev
-  python3
+  python3 python3-matplotlib
 )
 
 missing=()
