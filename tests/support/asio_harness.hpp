@@ -7,12 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/connect_pair.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/multiple_exceptions.hpp>
 #include <asio/post.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
@@ -20,6 +23,7 @@
 #include <asio/write.hpp>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -49,6 +53,11 @@ inline constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::us
 
 using duplex_session = smux::basic_session<smux::test::duplex_stream>;
 
+/// Names the instances of tests parameterised by protocol version: v1, v2.
+inline std::string version_name(::testing::TestParamInfo<int> const& info) {
+    return "v" + std::to_string(info.param);
+}
+
 inline smux::config make_config(int version) {
     smux::config cfg;
     cfg.version = version;
@@ -72,8 +81,7 @@ template <class Pred>
         if (now >= deadline) {
             return ::testing::AssertionFailure()
                    << "watchdog: the condition was not reached within "
-                   << std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()
-                   << " ms";
+                   << std::chrono::duration_cast<std::chrono::milliseconds>(limit).count() << " ms";
         }
         if (ioc.stopped()) {
             ioc.restart();
@@ -97,6 +105,8 @@ inline void run_ready(asio::io_context& ioc) {
 inline std::string describe(std::exception_ptr const& e) {
     try {
         std::rethrow_exception(e);
+    } catch (asio::multiple_exceptions const& failure) {
+        return "multiple exceptions, the first: " + describe(failure.first_exception());
     } catch (std::system_error const& failure) {
         return std::string("system_error: ") + failure.what() + " [" +
                failure.code().category().name() + ":" + std::to_string(failure.code().value()) +
@@ -112,15 +122,22 @@ inline std::string describe(std::exception_ptr const& e) {
     Safe to use from several threads. */
 class task_group {
   public:
-    template <class Executor, class F>
-    void spawn(Executor const& ex, F&& f) {
+    template <class F>
+    void spawn(asio::io_context& ioc, F&& f) {
+        spawn(asio::any_io_executor(ioc.get_executor()), std::forward<F>(f));
+    }
+
+    template <class F>
+    void spawn(asio::any_io_executor const& ex, F&& f) {
         pending_.fetch_add(1);
         asio::co_spawn(ex, std::forward<F>(f), [this](std::exception_ptr e) {
+            std::lock_guard lock(mutex_);
             if (e) {
-                std::lock_guard lock(mutex_);
                 failures_.push_back(describe(e));
             }
-            pending_.fetch_sub(1);
+            if (pending_.fetch_sub(1) == 1) {
+                all_done_.notify_all();
+            }
         });
     }
 
@@ -133,6 +150,21 @@ class task_group {
             ioc, [this] { return done(); }, limit);
         if (!r) {
             return r << " (" << pending() << " coroutine(s) still running)" << failure_text();
+        }
+        return check();
+    }
+
+    /// Blocks until every coroutine finished while other threads run the loop, then reports
+    /// their exceptions.
+    ::testing::AssertionResult wait_blocking(clock::duration limit = watchdog_limit) {
+        {
+            std::unique_lock lock(mutex_);
+            if (!all_done_.wait_for(lock, limit, [this] { return done(); })) {
+                return ::testing::AssertionFailure()
+                       << "watchdog: " << pending() << " coroutine(s) still running after "
+                       << std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()
+                       << " ms";
+            }
         }
         return check();
     }
@@ -162,6 +194,7 @@ class task_group {
 
     std::atomic<int> pending_{0};
     std::mutex mutex_;
+    std::condition_variable all_done_;
     std::vector<std::string> failures_;
 };
 
@@ -272,6 +305,17 @@ inline session_pair<smux::test::duplex_stream> make_duplex_pair(asio::io_context
     }
     return {duplex_session(smux::role::client, std::move(a), cfg),
             duplex_session(smux::role::server, std::move(b), cfg)};
+}
+
+/** Closes both sessions and runs the loop until both ended and nothing is ready any more, so
+    that no transport operation is left holding a session when the test ends. */
+template <class NextLayer>
+::testing::AssertionResult close_and_drain(asio::io_context& ioc, session_pair<NextLayer>& p) {
+    p.client.close();
+    p.server.close();
+    auto r = run_until(ioc, [&] { return !p.client.is_open() && !p.server.is_open(); });
+    run_ready(ioc);
+    return r;
 }
 
 /// Opens a stream on `opener` and accepts it on `acceptor`.

@@ -7,7 +7,9 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 #include "smux/detail/asio_compat.hpp"
 #include "smux/error.hpp"
@@ -29,6 +31,36 @@ class duplex_stream {
         std::function<bool()> waiting_reader;  ///< returns false to keep waiting
     };
 
+    /// A parked read lives in its pipe, outside the execution context; when the context is
+    /// destroyed this drops it, breaking the cycle handler -> session -> stream -> pipe.
+    class pipe_service : public net::execution_context::service {
+      public:
+        static inline net::execution_context::id id;  // NOLINT: Asio's service key
+        explicit pipe_service(net::execution_context& ctx) : net::execution_context::service(ctx) {}
+        void add(std::shared_ptr<pipe> const& p) {
+            std::lock_guard lock(mutex_);
+            std::erase_if(pipes_, [](auto const& w) { return w.expired(); });
+            pipes_.push_back(p);
+        }
+        void shutdown() override {
+            std::vector<std::weak_ptr<pipe>> pipes;
+            {
+                std::lock_guard lock(mutex_);
+                pipes.swap(pipes_);
+            }
+            for (auto const& w : pipes) {
+                if (auto p = w.lock()) {
+                    auto reader = std::move(p->waiting_reader);
+                    p->waiting_reader = nullptr;
+                }
+            }
+        }
+
+      private:
+        std::mutex mutex_;
+        std::vector<std::weak_ptr<pipe>> pipes_;
+    };
+
   public:
     using executor_type = net::any_io_executor;
     using lowest_layer_type = duplex_stream;
@@ -43,6 +75,9 @@ class duplex_stream {
         b.in_ = std::make_shared<pipe>();
         a.out_ = b.in_;
         b.out_ = a.in_;
+        auto& service = net::use_service<pipe_service>(net::query(ex, net::execution::context));
+        service.add(a.in_);
+        service.add(b.in_);
         return {std::move(a), std::move(b)};
     }
 
@@ -97,7 +132,7 @@ class duplex_stream {
     auto async_read_some(MutableBufferSequence const& buffers, Token&& token) {
         return net::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, MutableBufferSequence const& b) {
-                start_read(std::move(handler), b);
+                this->start_read(std::move(handler), b);
             },
             token, buffers);
     }

@@ -1,0 +1,204 @@
+// TLS both ways round: asio::ssl::stream<smux::stream> runs a verified TLS session inside one
+// smux stream, and a smux session runs over asio::ssl::stream<tcp::socket>.
+
+#include <gtest/gtest.h>
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ssl/stream.hpp>
+#include <smux/ssl.hpp>
+
+#include "support/asio_harness.hpp"
+#include "support/asio_tls.hpp"
+
+namespace {
+
+using namespace smux_test;
+using namespace asio::experimental::awaitable_operators;
+
+class tls : public ::testing::TestWithParam<int> {
+  protected:
+    static void SetUpTestSuite() {
+        identity_ = std::make_unique<tls_identity>(make_self_signed_identity());
+    }
+    static void TearDownTestSuite() { identity_.reset(); }
+    static tls_identity const& identity() { return *identity_; }
+
+  private:
+    static inline std::unique_ptr<tls_identity> identity_;
+};
+
+asio::awaitable<bytes> read_exactly_tls(asio::ssl::stream<smux::stream>& s, std::size_t n) {
+    bytes got(n);
+    co_await asio::async_read(s, asio::buffer(got), asio::use_awaitable);
+    co_return got;
+}
+
+/// Echoes decrypted bytes until the client's close_notify, then answers it.
+asio::awaitable<std::size_t> tls_echo(asio::ssl::stream<smux::stream>& tls_stream) {
+    std::size_t total = 0;
+    bytes buf(16384);
+    for (;;) {
+        auto [ec, n] = co_await tls_stream.async_read_some(asio::buffer(buf), as_tuple_awaitable);
+        if (n > 0) {
+            co_await asio::async_write(tls_stream, asio::buffer(buf.data(), n),
+                                       asio::use_awaitable);
+            total += n;
+        }
+        if (ec == asio::error::eof) {
+            break;
+        }
+        if (ec) {
+            throw std::system_error(ec, "TLS echo read");
+        }
+    }
+    co_await tls_stream.async_shutdown(asio::use_awaitable);
+    co_return total;
+}
+
+TEST_P(tls, handshake_and_echo_inside_one_smux_stream) {
+    asio::io_context ioc;
+    auto p = make_local_pair(ioc, make_config(GetParam()));
+    auto server_ctx = make_server_context(identity());
+    auto client_ctx = make_client_context(identity());
+    bytes const data = random_bytes(300000, 101);
+    task_group tasks;
+    tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
+        auto c_s = co_await open_pair(p.client, p.server);
+        smux::stream& c = c_s.first;
+        smux::stream& s = c_s.second;
+        // A plain stream next to the TLS one keeps working.
+        auto plain_c_plain_s = co_await open_pair(p.client, p.server);
+        smux::stream& plain_c = plain_c_plain_s.first;
+        smux::stream& plain_s = plain_c_plain_s.second;
+        asio::ssl::stream<smux::stream> client_tls(std::move(c), client_ctx);
+        asio::ssl::stream<smux::stream> server_tls(std::move(s), server_ctx);
+        client_tls.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+        co_await (client_tls.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable) &&
+                  server_tls.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable));
+        EXPECT_TRUE(client_tls.next_layer().is_open());
+
+        auto client = [&]() -> asio::awaitable<bytes> {
+            auto [wrote, echoed] =
+                co_await (asio::async_write(client_tls, asio::buffer(data), asio::use_awaitable) &&
+                          read_exactly_tls(client_tls, data.size()));
+            EXPECT_EQ(wrote, data.size());
+            co_await client_tls.async_shutdown(asio::use_awaitable);
+            co_return echoed;
+        };
+        auto [echoed, total] = co_await (client() && tls_echo(server_tls));
+        EXPECT_EQ(total, data.size());
+        EXPECT_EQ(first_difference(echoed, data), -1);
+
+        std::string const text = "plain";
+        co_await asio::async_write(plain_c, asio::buffer(text), asio::use_awaitable);
+        auto [ec, got] = co_await read_exactly(plain_s, text.size());
+        EXPECT_FALSE(ec);
+        EXPECT_EQ(std::string(got.begin(), got.end()), text);
+    });
+    ASSERT_TRUE(tasks.wait(ioc, heavy_watchdog_limit));
+    // The smux session carried ciphertext: more than the payload each way.
+    EXPECT_GT(p.client.stats().bytes_sent, data.size());
+    EXPECT_GT(p.server.stats().bytes_sent, data.size());
+}
+
+TEST_P(tls, handshake_inside_a_stream_rejects_a_wrong_host_name) {
+    asio::io_context ioc;
+    auto p = make_local_pair(ioc, make_config(GetParam()));
+    auto server_ctx = make_server_context(identity());
+    auto client_ctx = make_client_context(identity());
+    smux::error_code client_ec, server_ec;
+    task_group tasks;
+    tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
+        auto c_s = co_await open_pair(p.client, p.server);
+        smux::stream& c = c_s.first;
+        smux::stream& s = c_s.second;
+        asio::ssl::stream<smux::stream> client_tls(std::move(c), client_ctx);
+        asio::ssl::stream<smux::stream> server_tls(std::move(s), server_ctx);
+        client_tls.set_verify_callback(asio::ssl::host_name_verification("example.org"));
+        auto client = [&]() -> asio::awaitable<void> {
+            auto [ec] = co_await client_tls.async_handshake(asio::ssl::stream_base::client,
+                                                            as_tuple_awaitable);
+            client_ec = ec;
+            client_tls.next_layer().close();  // the server's handshake sees the end
+        };
+        auto server = [&]() -> asio::awaitable<void> {
+            auto [ec] = co_await server_tls.async_handshake(asio::ssl::stream_base::server,
+                                                            as_tuple_awaitable);
+            server_ec = ec;
+        };
+        co_await (client() && server());
+    });
+    ASSERT_TRUE(tasks.wait(ioc));
+    EXPECT_TRUE(client_ec) << "the client accepted a certificate for another host";
+    EXPECT_TRUE(server_ec);
+    EXPECT_TRUE(p.client.is_open());
+}
+
+TEST_P(tls, session_over_tls_over_loopback_tcp) {
+    asio::io_context ioc;
+    auto server_ctx = make_server_context(identity());
+    auto client_ctx = make_client_context(identity());
+    auto [cs, ss] = make_tcp_sockets(ioc);
+    asio::ssl::stream<asio::ip::tcp::socket> client_tls(std::move(cs), client_ctx);
+    asio::ssl::stream<asio::ip::tcp::socket> server_tls(std::move(ss), server_ctx);
+    client_tls.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+    capture<smux::error_code> client_hs, server_hs;
+    client_tls.async_handshake(asio::ssl::stream_base::client, client_hs.handler());
+    server_tls.async_handshake(asio::ssl::stream_base::server, server_hs.handler());
+    ASSERT_TRUE(run_until(ioc, [&] { return client_hs.done && server_hs.done; }));
+    ASSERT_FALSE(client_hs.get<0>()) << client_hs.get<0>().message();
+    ASSERT_FALSE(server_hs.get<0>()) << server_hs.get<0>().message();
+
+    smux::config const cfg = make_config(GetParam());
+    session_pair<asio::ssl::stream<asio::ip::tcp::socket>> p{
+        smux::ssl_session<>(smux::role::client, std::move(client_tls), cfg),
+        smux::ssl_session<>(smux::role::server, std::move(server_tls), cfg)};
+
+    constexpr int count = 20;
+    task_group tasks;
+    tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < count; ++i) {
+            smux::stream s = co_await p.server.async_accept_stream(asio::use_awaitable);
+            tasks.spawn(ioc, [s = std::move(s)]() mutable -> asio::awaitable<void> {
+                co_await echo_until_eof(s);
+            });
+        }
+    });
+    int verified = 0;
+    for (int i = 0; i < count; ++i) {
+        tasks.spawn(ioc, [&, i]() -> asio::awaitable<void> {
+            smux::stream s = co_await p.client.async_open_stream(asio::use_awaitable);
+            bytes const data = random_bytes(50000 + 5000 * static_cast<std::size_t>(i),
+                                            110 + static_cast<std::uint64_t>(i));
+            auto writer = [&]() -> asio::awaitable<void> {
+                co_await asio::async_write(s, asio::buffer(data), asio::use_awaitable);
+                s.shutdown_send();
+            };
+            auto [ec, got] = co_await (writer() && read_to_end(s));
+            EXPECT_EQ(ec, asio::error::eof);
+            EXPECT_EQ(first_difference(got, data), -1) << "stream " << s.id();
+            if (ec == asio::error::eof && got == data) {
+                ++verified;
+            }
+        });
+    }
+    ASSERT_TRUE(tasks.wait(ioc, heavy_watchdog_limit));
+    EXPECT_EQ(verified, count);
+
+    // Closing the client closes the TCP connection under TLS; the server's session ends with
+    // the error its TLS stream reports.
+    capture<smux::error_code> client_end, server_end;
+    p.client.async_wait_closed(client_end.handler());
+    p.server.async_wait_closed(server_end.handler());
+    p.client.close();
+    ASSERT_TRUE(run_until(ioc, [&] { return client_end.done && server_end.done; }));
+    EXPECT_EQ(client_end.get<0>(), smux::error::session_closed) << client_end.get<0>().message();
+    EXPECT_TRUE(server_end.get<0>()) << server_end.get<0>().message();
+    EXPECT_NE(server_end.get<0>(), smux::error::session_closed);
+    EXPECT_FALSE(p.server.is_open());
+    EXPECT_FALSE(p.client.is_open());
+}
+
+INSTANTIATE_TEST_SUITE_P(versions, tls, ::testing::Values(1, 2), version_name);
+
+}  // namespace
