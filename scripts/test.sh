@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Sets up this machine, then builds and runs the whole test suite: release build (unit, Asio
-# and interop tests), the same suite under AddressSanitizer + UBSan and under ThreadSanitizer,
-# a clang 14 build, and the source checks. `--quick` runs the release suite only.
+# Sets up this machine, then builds and runs the whole test suite: the source checks; the
+# release build's tests (engine, Asio front end, fuzz corpus replay, packaging, Go interop);
+# the same suite under AddressSanitizer + UBSan and under ThreadSanitizer; a clang 14 build
+# with its tests; each libFuzzer target for a short bounded time; and the benchmark contract's
+# smoke run (every pairing and mode once, for correctness, not speed).
+# `--quick` runs the source checks and the release suite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -23,5 +26,7 @@ if [ "$quick" -eq 0 ]; then
   run_preset asan
   run_preset tsan
   run_preset clang
+  scripts/fuzz.sh "${SMUX_CI_FUZZ_SECONDS:-30}"
+  bench/compare.sh --smoke
 fi
 echo "all tests passed" >&2
