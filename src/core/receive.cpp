@@ -2,6 +2,7 @@
 // receiver rules of the Go reference (PROTOCOL.md section 4), with its newest validation.
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "session_state.hpp"
@@ -47,9 +48,11 @@ void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset
             tail->buffer->set_size(tail->buffer->size() + n);
             tail->length += static_cast<std::uint32_t>(n);
         } else {
-            constexpr std::size_t small_block = 512;
-            rx_chunk c{rx_buffer_ptr::allocate(std::max(n, small_block)), 0,
-                       static_cast<std::uint32_t>(n)};
+            // Sized to what the stream holds, so a burst of tiny messages to many streams
+            // leaves no large blocks behind; a stream that accumulates gets larger blocks.
+            std::size_t const capacity =
+                std::max(n, std::bit_ceil(std::clamp<std::size_t>(n + s->rx_bytes, 16, 4'096)));
+            rx_chunk c{rx_buffer_ptr::allocate(capacity), 0, static_cast<std::uint32_t>(n)};
             std::memcpy(c.buffer->data(), src, n);
             c.buffer->set_size(n);
             pin(*c.buffer);
@@ -60,7 +63,7 @@ void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset
         s->rx.push_back(rx_chunk{in.buffer, static_cast<std::uint32_t>(in.offset + offset),
                                  static_cast<std::uint32_t>(n)});
     }
-    s->rx_bytes += n;
+    s->rx_bytes += static_cast<std::uint32_t>(n);  // bounded by the session budget
     buffered_ += n;
     if (cfg_.version == 2) {
         s->received_total += static_cast<std::uint32_t>(n);

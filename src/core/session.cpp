@@ -179,6 +179,11 @@ void session::close_stream(stream_id id) {
 void session::set_context(stream_id id, void* context) noexcept {
     s_->set_context(id, context);
 }
+
+void* session::context(stream_id id) const noexcept {
+    auto it = s_->streams_.find(id);
+    return it == s_->streams_.end() || it->second.closed ? nullptr : it->second.context;
+}
 void session::shutdown_streams() {
     s_->shutdown_streams();
 }

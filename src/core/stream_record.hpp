@@ -21,12 +21,12 @@ struct stream_record {
     explicit stream_record(stream_id sid) noexcept : id(sid) {}
 
     stream_id id;
+    std::uint32_t rx_head = 0;  ///< first live element of rx
     void* context = nullptr;
 
     // ---- receive side
     std::vector<rx_chunk> rx;          ///< payload not yet read, oldest first from rx_head
-    std::uint32_t rx_head = 0;         ///< first live element of rx
-    std::size_t rx_bytes = 0;          ///< payload bytes in rx
+    std::uint32_t rx_bytes = 0;        ///< payload bytes in rx (within the session budget)
     std::uint32_t read_total = 0;      ///< v2: bytes the application took out (mod 2^32)
     std::uint32_t read_incr = 0;       ///< v2: bytes read since the last UPD was decided
     std::uint32_t upd_consumed = 0;    ///< v2: `consumed` of the UPD waiting to be sent
@@ -43,25 +43,25 @@ struct stream_record {
 
     // ---- the one write in progress (borrowed from the caller)
     std::span<std::span<std::byte const> const> src;
-    std::size_t src_index = 0;   ///< current span of src
-    std::size_t src_offset = 0;  ///< bytes of src[src_index] already framed
-    std::size_t accepted = 0;    ///< bytes of the write to frame
-    std::size_t framed = 0;      ///< bytes of the write already in frames
-    std::uint32_t write_frames_in_flight = 0;
-    std::uint32_t frames_in_flight = 0;  ///< all frames of this stream in the send batch
+    std::size_t src_offset = 0;                ///< bytes of src[src_index] already framed
+    std::size_t accepted = 0;                  ///< bytes of the write to frame
+    std::size_t framed = 0;                    ///< bytes of the write already in frames
+    std::uint32_t src_index = 0;               ///< current span of src
+    std::uint16_t write_frames_in_flight = 0;  ///< (a batch holds at most 64 segments)
+    std::uint16_t frames_in_flight = 0;        ///< all frames of this stream in the batch
 
     // ---- state
-    bool write_pending = false;
-    bool syn_pending = false;
-    bool upd_pending = false;
-    bool fin_requested = false;  ///< local write side finished (FIN to send after the data)
-    bool fin_framed = false;
-    bool fin_sent = false;
-    bool remote_fin = false;
-    bool closed = false;  ///< fully closed by the application; the id is being forgotten
-    bool in_backlog = false;
-    bool want_readable = false;
-    bool want_writable = false;
+    bool write_pending : 1 = false;
+    bool syn_pending : 1 = false;
+    bool upd_pending : 1 = false;
+    bool fin_requested : 1 = false;  ///< local write side finished (FIN after the data)
+    bool fin_framed : 1 = false;
+    bool fin_sent : 1 = false;
+    bool remote_fin : 1 = false;
+    bool closed : 1 = false;  ///< fully closed by the application; the id is being forgotten
+    bool in_backlog : 1 = false;
+    bool want_readable : 1 = false;
+    bool want_writable : 1 = false;
 
     list_hook<stream_record> ctrl_hook;  ///< waiting for a control frame (SYN, UPD)
     list_hook<stream_record> data_hook;  ///< waiting for a data frame (PSH, FIN)

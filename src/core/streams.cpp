@@ -77,7 +77,7 @@ std::optional<stream_id> session_state::accept_stream(error_code& ec) {
 }
 
 void session_state::consumed(stream_record& s, std::size_t n) {
-    s.rx_bytes -= n;
+    s.rx_bytes -= static_cast<std::uint32_t>(n);
     buffered_ -= n;
     if (cfg_.version < 2 || !alive_) {
         return;
@@ -122,11 +122,10 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
         }
     }
     if (s.rx_head == s.rx.size()) {
+        // An idle stream keeps no receive memory (the next message allocates again).
         s.rx.clear();
+        s.rx.shrink_to_fit();
         s.rx_head = 0;
-        if (s.rx.capacity() > 16) {
-            s.rx.shrink_to_fit();  // an idle stream keeps no memory from a past burst
-        }
     }
     if (copied > 0) {
         consumed(s, copied);
@@ -266,7 +265,7 @@ void session_state::maybe_forget(stream_record& s) {
     if (!s.closed || s.frames_in_flight > 0 || s.write_pending) {
         return;
     }
-    if (alive_ && (!s.fin_sent || detail::control_queue::contains(s))) {
+    if (alive_ && (!s.fin_sent || ctrl_.contains(s))) {
         return;
     }
     ctrl_.erase(s);

@@ -102,15 +102,29 @@ void session_impl::start() {
 }
 
 void session_impl::destroy_parked_ops() noexcept {
-    for (auto& [id, st] : streams_) {
+    while (!read_deadlines_.empty()) {
+        read_deadlines_.pop_front();
+    }
+    while (!write_deadlines_.empty()) {
+        write_deadlines_.pop_front();
+    }
+    for (stream_state* st : live_streams()) {
         st->read_op.reset();
         st->write_op.reset();
-        read_deadlines_.erase(*st);
-        write_deadlines_.erase(*st);
     }
+    lingering_.clear();
     accept_ops_.clear();
     wait_ops_.clear();
     shutdown_ops_.clear();
+}
+
+std::vector<stream_state*> session_impl::live_streams() const {
+    std::vector<stream_state*> out;
+    out.reserve(live_.size());
+    for (stream_state* st = live_.front(); st != nullptr; st = live_stream_list::next(*st)) {
+        out.push_back(st);
+    }
+    return out;
 }
 
 session_stats session_impl::stats() const noexcept {
@@ -247,10 +261,10 @@ void session_impl::arm_timer() {
         }
     };
     if (!read_deadlines_.empty()) {
-        earliest(read_deadlines_.front()->read_deadline);
+        earliest(read_deadlines_.front()->deadline);
     }
     if (!write_deadlines_.empty()) {
-        earliest(write_deadlines_.front()->write_deadline);
+        earliest(write_deadlines_.front()->deadline);
     }
     if (write_error_) {
         earliest(write_error_deadline_);
@@ -288,46 +302,39 @@ void session_impl::on_timer(std::uint64_t generation) {
 }
 
 void session_impl::expire_deadlines(core::time_point now) {
-    while (!read_deadlines_.empty() && read_deadlines_.front()->read_deadline <= now) {
-        finish_read(*read_deadlines_.front(), make_error_code(error::timeout), 0);
+    while (!read_deadlines_.empty() && read_deadlines_.front()->deadline <= now) {
+        finish_read(*read_deadlines_.front()->owner, make_error_code(error::timeout), 0);
     }
-    while (!write_deadlines_.empty() && write_deadlines_.front()->write_deadline <= now) {
-        stream_state& st = *write_deadlines_.pop_front();
-        if (st.write_registered) {
-            // Frames already built still go out; the write ends at write_done with the count.
-            st.write_error = make_error_code(error::timeout);
-            core_.abort_write(st.id);
-        } else {
-            finish_write(st, make_error_code(error::timeout), 0);
-        }
+    while (!write_deadlines_.empty() && write_deadlines_.front()->deadline <= now) {
+        abort_write(*write_deadlines_.front()->owner, make_error_code(error::timeout));
     }
 }
 
 void session_impl::read_parked(stream_state& st) {
     if (cfg_.stream_read_timeout.count() > 0) {
-        st.read_deadline = core::clock::now() + cfg_.stream_read_timeout;
-        read_deadlines_.push_back(st);
+        auto& d = st.read_op.data();
+        d.deadline = core::clock::now() + cfg_.stream_read_timeout;
+        read_deadlines_.push_back(d);
         arm_timer();
     }
 }
 
 void session_impl::write_parked(stream_state& st) {
     if (cfg_.stream_write_timeout.count() > 0) {
-        st.write_deadline = core::clock::now() + cfg_.stream_write_timeout;
-        write_deadlines_.push_back(st);
+        auto& d = st.write_op.data();
+        d.deadline = core::clock::now() + cfg_.stream_write_timeout;
+        write_deadlines_.push_back(d);
         arm_timer();
     }
 }
 
 void session_impl::finish_read(stream_state& st, error_code ec, std::size_t bytes) {
-    read_deadlines_.erase(st);
+    read_deadlines_.erase(st.read_op.data());
     st.read_op.complete(ec, bytes);
 }
 
 void session_impl::finish_write(stream_state& st, error_code ec, std::size_t bytes) {
-    write_deadlines_.erase(st);
-    st.write_registered = false;
-    st.write_error = {};
+    write_deadlines_.erase(st.write_op.data());
     st.write_op.complete(ec, bytes);
 }
 
@@ -387,7 +394,7 @@ void session_impl::handle_closed(error_code ec) {
     timer_.cancel();
     publish_stats();
     // Reads get their buffered data first, then the terminal error.
-    for (auto& [id, st] : streams_) {
+    for (stream_state* st : live_streams()) {
         complete_read_if_ready(*st);
     }
     // A write whose bytes may sit in the transport's current write must wait for it.
@@ -412,24 +419,22 @@ void session_impl::handle_closed(error_code ec) {
 void session_impl::fail_writes_after_transport_error() {
     // The engine keeps these writes registered, but it is never asked to send again, so the
     // borrowed buffers are not touched after their handlers ran.
-    for (auto& [id, st] : streams_) {
+    for (stream_state* st : live_streams()) {
         if (st->write_op) {
             finish_write(*st, write_error_, 0);
+            erase_stream_if_done(*st);
         }
     }
 }
 
 void session_impl::fail_deferred_writes() {
     error_code const ec = core_.terminal_error();
-    std::vector<std::shared_ptr<stream_state>> done;
-    for (auto& [id, st] : streams_) {
+    for (stream_state* st : live_streams()) {
         if (st->write_op) {
-            finish_write(*st, st->write_error ? st->write_error : ec, 0);
-            done.push_back(st);
+            error_code const wec = st->write_op.data().error;
+            finish_write(*st, wec ? wec : ec, 0);
+            erase_stream_if_done(*st);  // last use of st: it may be gone afterwards
         }
-    }
-    for (auto& st : done) {
-        erase_stream_if_done(*st);
     }
 }
 
@@ -438,7 +443,7 @@ void session_impl::fail_deferred_writes() {
 stream session_impl::make_stream(core::stream_id id) {
     auto st = std::make_shared<stream_state>(id);
     core_.set_context(id, st.get());
-    streams_.emplace(id, st);
+    live_.push_back(*st);
     return stream(shared_from_this(), std::move(st));
 }
 
@@ -526,10 +531,9 @@ void session_impl::finish_shutdown_if_flushed() {
 
 // ---- stream operations
 
-session_impl::read_outcome session_impl::try_read(stream_state& st) {
-    std::array<std::span<std::byte>, max_op_buffers> out{};
-    std::copy_n(st.read_buffers.begin(), st.read_buffer_count, out.begin());
-    auto const r = core_.read(st.id, std::span(out.data(), st.read_buffer_count));
+session_impl::read_outcome session_impl::try_read(stream_state& st,
+                                                  std::span<std::span<std::byte> const> buffers) {
+    auto const r = core_.read(st.id, buffers);
     switch (r.state) {
         case core::read_result::status::data:
             pump_read();   // credit came back: reading may resume
@@ -550,7 +554,8 @@ void session_impl::complete_read_if_ready(stream_state& st) {
     if (!st.read_op) {
         return;
     }
-    auto r = try_read(st);
+    auto const& d = st.read_op.data();
+    auto r = try_read(st, std::span(d.buffers.data(), d.buffer_count));
     if (!r.would_block) {
         finish_read(st, r.ec, r.bytes);
     }
@@ -561,29 +566,29 @@ void session_impl::start_write(stream_state& st) {
         finish_write(st, write_error_, 0);
         return;
     }
-    auto r = core_.write(st.id, std::span(st.write_buffers.data(), st.write_buffer_count));
+    auto& d = st.write_op.data();
+    auto r = core_.write(st.id, std::span(d.buffers.data(), d.buffer_count));
     if (r.ec) {
         finish_write(st, r.ec, 0);
         return;
     }
     if (r.accepted > 0) {
-        st.write_registered = true;
+        d.registered = true;
         pump_write();
     }
     // Otherwise the window is closed: the op stays parked until `writable`.
 }
 
 void session_impl::retry_write(stream_state& st) {
-    if (st.write_op && !st.write_registered) {
+    if (st.write_op && !st.write_op.data().registered) {
         start_write(st);
     }
 }
 
 void session_impl::complete_write(stream_state& st, std::size_t bytes) {
     if (st.write_op) {
-        finish_write(st, st.write_error, bytes);
+        finish_write(st, st.write_op.data().error, bytes);
     }
-    st.write_registered = false;
     erase_stream_if_done(st);
 }
 
@@ -599,15 +604,21 @@ void session_impl::cancel_stream(stream_state& st) {
         finish_read(st, net::error::operation_aborted, 0);
     }
     if (st.write_op) {
-        if (st.write_registered) {
-            // Bytes already in frames still go out; the rest is dropped and the write ends
-            // (at write_done) with the count that was sent.
-            st.write_error = net::error::operation_aborted;
-            core_.abort_write(st.id);
-            drain_events();
-        } else {
-            finish_write(st, net::error::operation_aborted, 0);
-        }
+        abort_write(st, net::error::operation_aborted);
+    }
+}
+
+void session_impl::abort_write(stream_state& st, error_code why) {
+    auto& d = st.write_op.data();
+    if (d.registered) {
+        // Bytes already in frames still go out; the rest is dropped and the write ends
+        // (at write_done) with the count that was sent.
+        d.error = why;
+        write_deadlines_.erase(d);
+        core_.abort_write(st.id);
+        drain_events();
+    } else {
+        finish_write(st, why, 0);
     }
 }
 
@@ -619,15 +630,27 @@ void session_impl::close_stream(std::shared_ptr<stream_state> const& st) {
     st->closed = true;
     core_.close_stream(st->id);
     drain_events();
-    erase_stream_if_done(*st);
+    if (st->write_op) {
+        lingering_.push_back(st);  // its frames are in the transport's current write
+    } else {
+        erase_stream_if_done(*st);
+    }
     pump_write();
     pump_read();
     publish_stats();
 }
 
 void session_impl::erase_stream_if_done(stream_state& st) {
-    if (st.closed && !st.write_op && !st.read_op) {
-        streams_.erase(st.id);
+    if (!st.closed || st.write_op || st.read_op || !live_.contains(st)) {
+        return;
+    }
+    live_.erase(st);
+    // Dropping a lingering reference may destroy `st`: nothing may touch it afterwards.
+    auto it = std::find_if(lingering_.begin(), lingering_.end(),
+                           [&st](auto const& p) { return p.get() == &st; });
+    if (it != lingering_.end()) {
+        auto last = std::move(*it);
+        lingering_.erase(it);
     }
 }
 
@@ -635,26 +658,23 @@ void session_impl::cancel_op(op_kind kind, core::stream_id id, std::uint64_t ser
                              net::cancellation_type type) {
     switch (kind) {
         case op_kind::read: {
-            auto it = streams_.find(id);
-            if (it != streams_.end() && it->second->read_op && it->second->read_serial == serial) {
-                finish_read(*it->second, net::error::operation_aborted, 0);
+            auto* st = static_cast<stream_state*>(core_.context(id));
+            if (st != nullptr && st->read_op && st->read_op.data().serial == serial) {
+                finish_read(*st, net::error::operation_aborted, 0);
             }
             break;
         }
         case op_kind::write: {
-            auto it = streams_.find(id);
-            if (it == streams_.end() || !it->second->write_op ||
-                it->second->write_serial != serial) {
+            auto* st = static_cast<stream_state*>(core_.context(id));
+            if (st == nullptr || !st->write_op || st->write_op.data().serial != serial) {
                 break;
             }
-            stream_state& st = *it->second;
-            if (!st.write_registered) {
-                finish_write(st, net::error::operation_aborted, 0);
-            } else if ((type & (net::cancellation_type::terminal |
-                                net::cancellation_type::partial)) != net::cancellation_type::none) {
-                st.write_error = net::error::operation_aborted;
-                core_.abort_write(st.id);
-                drain_events();
+            bool const allowed =
+                !st->write_op.data().registered ||
+                (type & (net::cancellation_type::terminal | net::cancellation_type::partial)) !=
+                    net::cancellation_type::none;
+            if (allowed) {
+                abort_write(*st, net::error::operation_aborted);
             }
             break;
         }

@@ -173,22 +173,30 @@ asio::awaitable<void> serve_open(Stream& s, std::size_t length) {
     (void)wec;
 }
 
+/// Reads and discards until end-of-stream, then closes. No coroutine frame waits on an idle
+/// stream: only a parked read with a small callback, so a held stream costs what the library
+/// costs.
 template <class Stream>
-asio::awaitable<void> serve_idle(Stream& s) {
-    static constexpr unsigned char ack[1] = {idle_ack};
-    auto [wec, w] = co_await asio::async_write(s, asio::buffer(ack), as_tuple);
-    if (wec) {
-        co_return;
+class idle_sink : public std::enable_shared_from_this<idle_sink<Stream>> {
+  public:
+    idle_sink(Stream s, server_state& st) : s_(std::move(s)), active_(st.active_streams) {}
+
+    void read_next() {
+        s_.async_read_some(asio::buffer(sink_),
+                           [self = this->shared_from_this()](asio::error_code ec, std::size_t) {
+                               if (ec) {
+                                   close_stream(self->s_);
+                               } else {
+                                   self->read_next();
+                               }
+                           });
     }
-    // A small buffer: an idle stream should cost what the library costs, not a read buffer.
-    std::array<unsigned char, 64> sink;
-    for (;;) {
-        auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), as_tuple);
-        if (ec) {
-            co_return;
-        }
-    }
-}
+
+  private:
+    Stream s_;
+    counted active_;
+    std::array<unsigned char, 16> sink_{};
+};
 
 /// The server side of one bench stream (section 4); closes the stream at the end.
 template <class Stream>
@@ -217,9 +225,15 @@ asio::awaitable<void> serve_stream(Stream s, server_state& st) {
                 case tag::open:
                     co_await serve_open(s, static_cast<std::size_t>(h.count));
                     break;
-                case tag::idle:
-                    co_await serve_idle(s);
+                case tag::idle: {
+                    static constexpr unsigned char ack[1] = {idle_ack};
+                    auto [wec, w] = co_await asio::async_write(s, asio::buffer(ack), as_tuple);
+                    if (!wec) {
+                        std::make_shared<idle_sink<Stream>>(std::move(s), st)->read_next();
+                        co_return;  // the sink owns the stream now
+                    }
                     break;
+                }
                 case tag::stats:
                     break;
             }

@@ -46,6 +46,7 @@ class smux_transport {
 
     /// Keeps an idle stream open until `close_all`.
     void hold(smux::stream s) { held_.push_back(std::move(s)); }
+    void reserve_held(std::size_t n) { held_.reserve(n); }
     [[nodiscard]] std::size_t held() const noexcept { return held_.size(); }
 
     /// Closes the held streams and every session.
@@ -77,6 +78,7 @@ class raw_transport {
     asio::awaitable<stats_result> query_stats();
 
     void hold(tcp::socket s) { held_.push_back(std::move(s)); }
+    void reserve_held(std::size_t n) { held_.reserve(n); }
     [[nodiscard]] std::size_t held() const noexcept { return held_.size(); }
 
     void close_all() noexcept;

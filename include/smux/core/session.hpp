@@ -177,6 +177,8 @@ class session {
 
     /// Attaches a driver pointer to a stream; it comes back in the stream's events.
     void set_context(stream_id id, void* context) noexcept;
+    /// The driver pointer of a stream that is not closed, or null.
+    [[nodiscard]] void* context(stream_id id) const noexcept;
 
     /// Graceful end: every stream gets its FIN after its queued data; nothing else changes.
     void shutdown_streams();

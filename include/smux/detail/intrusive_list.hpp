@@ -10,7 +10,6 @@ template <class T>
 struct list_hook {
     T* prev = nullptr;
     T* next = nullptr;
-    bool linked = false;
 };
 
 /** A FIFO of elements that carry their own links (no allocation when an element joins).
@@ -23,14 +22,17 @@ class intrusive_list {
     [[nodiscard]] T* front() const noexcept { return head_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
-    static bool contains(T const& e) noexcept { return (e.*Hook).linked; }
+    /// Whether `e` is in this list (an element is in at most one list per hook).
+    [[nodiscard]] bool contains(T const& e) const noexcept {
+        return (e.*Hook).prev != nullptr || head_ == &e;
+    }
+    static T* next(T const& e) noexcept { return (e.*Hook).next; }
 
     void push_back(T& e) noexcept {
-        auto& h = e.*Hook;
-        if (h.linked) {
+        if (contains(e)) {
             return;
         }
-        h.linked = true;
+        auto& h = e.*Hook;
         h.prev = tail_;
         h.next = nullptr;
         if (tail_ != nullptr) {
@@ -43,10 +45,10 @@ class intrusive_list {
     }
 
     void erase(T& e) noexcept {
-        auto& h = e.*Hook;
-        if (!h.linked) {
+        if (!contains(e)) {
             return;
         }
+        auto& h = e.*Hook;
         if (h.prev != nullptr) {
             (h.prev->*Hook).next = h.next;
         } else {

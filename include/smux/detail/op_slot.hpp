@@ -26,7 +26,10 @@ void post_completion(Handler&& handler, IoExecutor const& io_ex, Args&&... args)
                                       }));
 }
 
-template <class Signature>
+/// The default per-operation data of an `op_slot`: none.
+struct no_op_data {};
+
+template <class Signature, class Data = no_op_data>
 class op_slot;
 
 /** A parked completion handler of any type, with a fixed signature (Asio 1.22 has no
@@ -34,10 +37,14 @@ class op_slot;
     memory before the handler runs, and always completes through `post`.
 
     The handler's cancellation slot is left to the caller (it is installed where the operation
-    starts); `post_completion` clears it just before the upcall. */
-template <class... Args>
-class op_slot<void(Args...)> {
+    starts); `post_completion` clears it just before the upcall.
+
+    `Data` is state that only a pending operation needs (its buffers, its deadline): it lives
+    in the operation's allocation, so an idle owner carries one pointer. */
+template <class Data, class... Args>
+class op_slot<void(Args...), Data> {
     struct base {
+        Data data{};
         virtual void complete(Args... args) = 0;
         virtual void destroy() noexcept = 0;
 
@@ -124,6 +131,10 @@ class op_slot<void(Args...)> {
             p->destroy();
         }
     }
+
+    /// The pending operation's data. Precondition: engaged.
+    [[nodiscard]] Data& data() noexcept { return op_->data; }
+    [[nodiscard]] Data const& data() const noexcept { return op_->data; }
 
     [[nodiscard]] bool engaged() const noexcept { return op_ != nullptr; }
     explicit operator bool() const noexcept { return op_ != nullptr; }

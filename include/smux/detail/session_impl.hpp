@@ -10,7 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <unordered_map>
+#include <vector>
 
 #include "smux/config.hpp"
 #include "smux/core/session.hpp"
@@ -97,13 +97,15 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
         error_code ec;
         std::size_t bytes = 0;
     };
-    read_outcome try_read(stream_state& st);
-    /// Registers st.write_buffers with the engine for the parked st.write_op (which completes
+    read_outcome try_read(stream_state& st, std::span<std::span<std::byte> const> buffers);
+    /// Registers the parked st.write_op's buffers with the engine (the op completes
     /// at once on an error).
     void start_write(stream_state& st);
     void shutdown_send(stream_state& st);
     void close_stream(std::shared_ptr<stream_state> const& st);
     void cancel_stream(stream_state& st);
+    /// Ends st's write early with `why` (at once, or at write_done once its frames left).
+    void abort_write(stream_state& st, error_code why);
     /// A read (write) op was just parked in `st`: starts its timeout, if any.
     void read_parked(stream_state& st);
     void write_parked(stream_state& st);
@@ -145,11 +147,14 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     void finish_shutdown_if_flushed();
     void publish_stats() noexcept;
     void erase_stream_if_done(stream_state& st);
+    [[nodiscard]] std::vector<stream_state*> live_streams() const;
 
     core::role role_;
     config cfg_;
     core::session core_;
-    std::unordered_map<core::stream_id, std::shared_ptr<stream_state>> streams_;
+    live_stream_list live_;  ///< every stream with a handle, or still finishing a write
+    /// Closed streams whose last write is still in the transport: kept until write_done.
+    std::vector<std::shared_ptr<stream_state>> lingering_;
 
     std::list<std::pair<std::uint64_t, accept_op>> accept_ops_;
     std::list<std::pair<std::uint64_t, wait_op>> wait_ops_;

@@ -14,40 +14,52 @@
 
 namespace smux::detail {
 
-/// Most buffers of one buffer sequence a single read or write takes (a short count is legal).
-inline constexpr std::size_t max_op_buffers = 8;
+/// Most buffers of one buffer sequence a single read or write takes (a short count is legal;
+/// composed operations such as asio::async_write pass the rest on the next call).
+inline constexpr std::size_t max_read_buffers = 2;
+inline constexpr std::size_t max_write_buffers = 4;
 
-/// The front end's part of one stream: its parked operations. Touched only on the strand.
+struct stream_state;
+
+/// What a parked read needs; it lives in the read's own allocation.
+struct read_op_data {
+    stream_state* owner = nullptr;
+    std::uint64_t serial = 0;  ///< matches cancellation requests to this read
+    std::array<std::span<std::byte>, max_read_buffers> buffers{};
+    std::size_t buffer_count = 0;
+    core::time_point deadline{};  ///< config stream_read_timeout
+    list_hook<read_op_data> deadline_hook;
+};
+
+/// What a parked write needs; it lives in the write's own allocation.
+struct write_op_data {
+    stream_state* owner = nullptr;
+    std::uint64_t serial = 0;
+    /// Borrowed by the engine while the write is registered: stable until write_done.
+    std::array<std::span<std::byte const>, max_write_buffers> buffers{};
+    std::size_t buffer_count = 0;
+    bool registered = false;      ///< the engine holds `buffers`
+    error_code error;             ///< set when the write was cancelled, timed out or closed
+    core::time_point deadline{};  ///< config stream_write_timeout
+    list_hook<write_op_data> deadline_hook;
+};
+
+/// The front end's part of one stream: its two parked operations, nothing else, so that an
+/// idle stream costs a few words. Touched only on the strand.
 struct stream_state {
     explicit stream_state(core::stream_id sid) noexcept : id(sid) {}
 
     core::stream_id const id;
-
-    op_slot<void(error_code, std::size_t)> read_op;
-    std::uint64_t read_serial = 0;
-    std::array<std::span<std::byte>, max_op_buffers> read_buffers{};
-    std::size_t read_buffer_count = 0;
-
-    op_slot<void(error_code, std::size_t)> write_op;
-    std::uint64_t write_serial = 0;
-    /// Borrowed by the engine while a write is registered: must not change until write_done.
-    std::array<std::span<std::byte const>, max_op_buffers> write_buffers{};
-    std::size_t write_buffer_count = 0;
-    bool write_registered = false;  ///< the engine holds write_buffers
-    error_code write_error;         ///< set when the write was cancelled or its stream closed
-
     bool closed = false;  ///< closed by the application
-
-    // Deadlines of parked operations (config stream_read_timeout / stream_write_timeout).
-    core::time_point read_deadline{};
-    list_hook<stream_state> read_deadline_hook;
-    core::time_point write_deadline{};
-    list_hook<stream_state> write_deadline_hook;
+    op_slot<void(error_code, std::size_t), read_op_data> read_op;
+    op_slot<void(error_code, std::size_t), write_op_data> write_op;
+    list_hook<stream_state> live_hook;  ///< in the session's list of live streams
 };
 
-/// Streams with a parked operation, oldest deadline first (one timeout for all: FIFO order).
-using read_deadline_list = intrusive_list<stream_state, &stream_state::read_deadline_hook>;
-using write_deadline_list = intrusive_list<stream_state, &stream_state::write_deadline_hook>;
+using live_stream_list = intrusive_list<stream_state, &stream_state::live_hook>;
+/// Parked operations with a deadline, oldest first (one timeout for all: FIFO order).
+using read_deadline_list = intrusive_list<read_op_data, &read_op_data::deadline_hook>;
+using write_deadline_list = intrusive_list<write_op_data, &write_op_data::deadline_hook>;
 
 }  // namespace smux::detail
 

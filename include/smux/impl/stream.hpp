@@ -86,8 +86,8 @@ struct initiate_read_some {
         auto const& strand = s->strand();
         net::dispatch(strand, [s = std::move(s), st = std::move(st), serial, buffers,
                                h = std::forward<Handler>(handler)]() mutable {
-            auto const io_ex = s->executor();
-            std::array<std::span<std::byte>, max_op_buffers> spans{};
+            auto const& io_ex = s->executor();
+            std::array<std::span<std::byte>, max_read_buffers> spans{};
             std::size_t const count = to_spans(buffers, spans);
             if (count == 0) {
                 post_completion(std::move(h), io_ex, error_code{}, std::size_t{0});
@@ -98,15 +98,17 @@ struct initiate_read_some {
                                 std::size_t{0});
                 return;
             }
-            st->read_buffers = spans;
-            st->read_buffer_count = count;
-            auto const r = s->try_read(*st);
+            auto const r = s->try_read(*st, std::span(spans.data(), count));
             if (!r.would_block) {
                 post_completion(std::move(h), io_ex, r.ec, r.bytes);
                 return;
             }
-            st->read_serial = serial;
             st->read_op.emplace(std::move(h), io_ex);
+            auto& d = st->read_op.data();
+            d.owner = st.get();
+            d.serial = serial;
+            d.buffers = spans;
+            d.buffer_count = count;
             s->read_parked(*st);
         });
     }
@@ -130,8 +132,8 @@ struct initiate_write_some {
         auto const& strand = s->strand();
         net::dispatch(strand, [s = std::move(s), st = std::move(st), serial, buffers,
                                h = std::forward<Handler>(handler)]() mutable {
-            auto const io_ex = s->executor();
-            std::array<std::span<std::byte const>, max_op_buffers> spans{};
+            auto const& io_ex = s->executor();
+            std::array<std::span<std::byte const>, max_write_buffers> spans{};
             std::size_t const count = to_spans(buffers, spans);
             if (count == 0) {
                 post_completion(std::move(h), io_ex, error_code{}, std::size_t{0});
@@ -142,10 +144,12 @@ struct initiate_write_some {
                                 std::size_t{0});
                 return;
             }
-            st->write_buffers = spans;
-            st->write_buffer_count = count;
-            st->write_serial = serial;
             st->write_op.emplace(std::move(h), io_ex);
+            auto& d = st->write_op.data();
+            d.owner = st.get();
+            d.serial = serial;
+            d.buffers = spans;
+            d.buffer_count = count;
             s->write_parked(*st);
             s->start_write(*st);
         });

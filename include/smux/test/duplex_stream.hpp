@@ -2,6 +2,7 @@
 #define SMUX_TEST_DUPLEX_STREAM_HPP
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -20,6 +21,11 @@ namespace smux::test {
     AsyncWriteStream, for tests that need a transport with exact control: reads and writes can
     be cut to a few bytes, an operation can fail after a given number of successful ones, and
     either side can end the pipe (end of file) or reset it (an error).
+
+    Fault points for failure tests: `fail_after` and `break_after` fail the n-th operation,
+    `eof_after` and `reset_after` end or break the pipe after a given number of received bytes,
+    `set_read_delay` and `set_write_delay` let operations complete late (on a timer), and
+    `fault_struck` tells whether an injected fault took effect.
 
     Both ends must share one single-threaded executor. Completions are always posted.
 */
@@ -89,10 +95,54 @@ class duplex_stream {
     /// At most `n` bytes per write.
     void set_write_size(std::size_t n) noexcept { write_size_ = std::max<std::size_t>(n, 1); }
     /// The operation after `n` successful ones (reads and writes together) fails with `ec`.
+    /// So do all later ones; a read already waiting for bytes when a write fails goes on
+    /// waiting, and fails when bytes or the end of file arrive (see `break_after`).
     void fail_after(std::size_t n, error_code ec) {
         fail_countdown_ = n;
         fail_error_ = ec;
+        fail_breaks_reads_ = false;
     }
+
+    /// Like `fail_after`, and when the failure strikes, a read of this end that waits for
+    /// bytes fails with `ec` at once, as on a broken socket whose reads and writes fail
+    /// together.
+    void break_after(std::size_t n, error_code ec) {
+        fail_after(n, ec);
+        fail_breaks_reads_ = true;
+    }
+
+    /** After `n` more bytes were read at this end, its reads report end of file, as if the
+        peer had closed the connection right behind those bytes; bytes the peer wrote
+        beyond them are never read. Writes are not affected. */
+    void eof_after(std::size_t n) {
+        read_budget_ = n;
+        budget_error_ = {};
+    }
+
+    /** After `n` more bytes were read at this end, the pipe breaks both ways with `ec` (as
+        `reset` does), as a connection reset that arrives right behind those bytes: the read
+        that takes the last of them succeeds, every later operation of either end fails. */
+    void reset_after(std::size_t n, error_code ec = net::error::connection_reset) {
+        read_budget_ = n;
+        budget_error_ = ec;
+        if (n == 0) {
+            strike_budget();
+        }
+    }
+
+    /// Each later read completes `d` after it took its bytes (or its error), on a timer of
+    /// this end's executor. Zero: completions are posted at once (the default).
+    void set_read_delay(std::chrono::nanoseconds d) noexcept { read_delay_ = d; }
+    /// Each later write completes `d` after its bytes were handed to the peer.
+    void set_write_delay(std::chrono::nanoseconds d) noexcept { write_delay_ = d; }
+
+    /// True once a fault injected at this end took effect: an operation failed by
+    /// `fail_after` / `break_after`, or the byte limit of `eof_after` / `reset_after` was hit.
+    [[nodiscard]] bool fault_struck() const noexcept { return fault_struck_; }
+
+    /// Operations of this end counted so far by `fail_after` (writes, and reads that found
+    /// bytes or the end of the pipe).
+    [[nodiscard]] std::size_t operation_count() const noexcept { return operations_; }
 
     /// Bytes written by the other end and not read yet.
     [[nodiscard]] std::size_t available() const noexcept { return in_ ? in_->bytes.size() : 0; }
@@ -162,7 +212,7 @@ class duplex_stream {
                     }
                     wake(out_);
                 }
-                complete(std::move(handler), ec, n);
+                complete(std::move(handler), ec, n, write_delay_);
             },
             token, buffers);
     }
@@ -176,7 +226,11 @@ class duplex_stream {
                 return true;
             }
             error_code ec = in_ ? in_->reset : error_code(net::error::not_connected);
-            if (!ec && in_->bytes.empty() && !in_->eof && !closed_) {
+            if (!ec && broken_) {
+                ec = fail_error_;  // break_after struck while this read waited
+            }
+            bool const budget_spent = !ec && !closed_ && read_budget_ && *read_budget_ == 0;
+            if (!ec && !budget_spent && in_->bytes.empty() && !in_->eof && !closed_) {
                 return false;  // wait for bytes
             }
             if (!ec) {
@@ -186,8 +240,12 @@ class duplex_stream {
             if (!ec && closed_) {
                 ec = net::error::operation_aborted;
             }
+            if (!ec && budget_spent) {
+                fault_struck_ = true;
+                ec = net::error::eof;  // eof_after: the connection ends here
+            }
             if (!ec) {
-                std::size_t limit = read_size_;
+                std::size_t limit = read_budget_ ? std::min(read_size_, *read_budget_) : read_size_;
                 for (auto it = net::buffer_sequence_begin(b);
                      it != net::buffer_sequence_end(b) && limit > 0 && !in_->bytes.empty(); ++it) {
                     net::mutable_buffer mb(*it);
@@ -202,10 +260,16 @@ class duplex_stream {
                 if (n == 0) {
                     ec = net::error::eof;
                 }
+                if (read_budget_ && n > 0) {
+                    *read_budget_ -= n;
+                    if (*read_budget_ == 0 && budget_error_) {
+                        strike_budget();  // reset_after: later operations fail
+                    }
+                }
             }
             Handler handler_now = std::move(**h);
             h->reset();
-            complete(std::move(handler_now), ec, n);
+            complete(std::move(handler_now), ec, n, read_delay_);
             return true;
         };
         if (!attempt()) {
@@ -224,21 +288,47 @@ class duplex_stream {
     }
 
     error_code take_failure() {
+        ++operations_;
         if (!fail_countdown_) {
             return {};
         }
         if (*fail_countdown_ == 0) {
+            fault_struck_ = true;
+            if (fail_breaks_reads_ && !broken_) {
+                broken_ = true;
+                if (in_) {
+                    wake(in_);  // a read waiting for bytes fails now
+                }
+            }
             return fail_error_;
         }
         --*fail_countdown_;
         return {};
     }
 
+    /// The byte limit of `reset_after` was reached.
+    void strike_budget() {
+        fault_struck_ = true;
+        reset(budget_error_);
+    }
+
     template <class Handler>
-    void complete(Handler&& handler, error_code ec, std::size_t n) {
+    void complete(Handler&& handler, error_code ec, std::size_t n,
+                  std::chrono::nanoseconds delay = {}) {
         auto ex = net::get_associated_executor(handler, ex_);
-        net::post(ex,
-                  [h = std::forward<Handler>(handler), ec, n]() mutable { std::move(h)(ec, n); });
+        if (delay.count() <= 0) {
+            net::post(ex, [h = std::forward<Handler>(handler), ec, n]() mutable {
+                std::move(h)(ec, n);
+            });
+            return;
+        }
+        // The timer owns itself through its handler; a context destroyed meanwhile destroys
+        // the handler, and with it the timer and the completion handler.
+        auto timer = std::make_shared<net::steady_timer>(ex_, delay);
+        timer->async_wait(
+            [timer, ex, h = std::forward<Handler>(handler), ec, n](error_code) mutable {
+                net::post(ex, [h = std::move(h), ec, n]() mutable { std::move(h)(ec, n); });
+            });
     }
 
     executor_type ex_;
@@ -248,6 +338,14 @@ class duplex_stream {
     std::size_t write_size_ = std::numeric_limits<std::size_t>::max();
     std::optional<std::size_t> fail_countdown_;
     error_code fail_error_;
+    bool fail_breaks_reads_ = false;  ///< break_after rather than fail_after
+    bool broken_ = false;             ///< break_after struck: every read fails
+    std::optional<std::size_t> read_budget_;  ///< eof_after / reset_after: bytes left to read
+    error_code budget_error_;                 ///< reset_after's error; empty for eof_after
+    std::chrono::nanoseconds read_delay_{0};
+    std::chrono::nanoseconds write_delay_{0};
+    bool fault_struck_ = false;
+    std::size_t operations_ = 0;
     bool closed_ = false;
 };
 
