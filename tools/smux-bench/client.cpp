@@ -259,7 +259,7 @@ int run_client(client_options const& opts) {
         }
         dog.drain(ioc, std::chrono::milliseconds(1000));
     });
-    ioc.run();
+    run_spinning(ioc, default_spin);
     dog.stop();
     return status;
 }

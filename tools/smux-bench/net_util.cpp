@@ -8,6 +8,26 @@
 
 namespace smux_bench {
 
+void run_spinning(asio::io_context& ioc, std::chrono::microseconds spin) {
+    auto last_work = bench_clock::now();
+    for (;;) {
+        if (ioc.poll() > 0) {
+            last_work = bench_clock::now();
+            continue;
+        }
+        if (ioc.stopped()) {
+            return;  // stopped, or out of work
+        }
+        if (bench_clock::now() - last_work < spin) {
+            continue;
+        }
+        if (ioc.run_one() == 0) {
+            return;
+        }
+        last_work = bench_clock::now();
+    }
+}
+
 host_port split_host_port(std::string const& text) {
     auto const colon = text.rfind(':');
     if (colon == std::string::npos) {

@@ -5,6 +5,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -20,6 +21,14 @@ using bench_clock = std::chrono::steady_clock;
 
 /// Completion token of every awaited operation: errors come back as values, never thrown.
 inline constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+/** Runs `ioc` like run(), but after the last handler it keeps polling for up to `spin` before
+    blocking. A request/response partner on another CPU usually answers within microseconds,
+    and waking a thread from an idle CPU costs far more than that (the Go runtime spins
+    likewise before parking its threads). The CPU time this costs shows in the result line. */
+void run_spinning(asio::io_context& ioc, std::chrono::microseconds spin);
+
+inline constexpr std::chrono::microseconds default_spin{50};
 
 /// Splits "HOST:PORT" or "[V6HOST]:PORT"; throws std::invalid_argument.
 struct host_port {

@@ -330,7 +330,7 @@ int run_server(server_options const& opts) {
               << R"(,"pid":)" << ::getpid() << "}" << std::endl;
 
     asio::co_spawn(ioc, accept_loop(acceptor, state), log_failure);
-    ioc.run();
+    run_spinning(ioc, default_spin);
     return 0;
 }
 
