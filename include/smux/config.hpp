@@ -56,6 +56,13 @@ struct config {
     /// beyond the limit is refused with a FIN and allocates nothing.
     std::int64_t max_streams = 65'536;
 
+    /** Protocol version 2: let each stream's advertised window grow beyond max_stream_buffer
+        (doubling, up to max_receive_buffer / 4) while its reader keeps up, so one fast stream
+        is not limited to max_stream_buffer per round trip. The wire stays Go-compatible (the
+        window is a field of UPD); memory stays bounded by max_receive_buffer. Off by
+        default: then window updates are exactly the Go reference's. */
+    bool stream_window_autotune = false;
+
     /// A stream read waiting longer than this for data fails with `smux::error::timeout`
     /// (no data is lost). Zero: no limit (Go's default: no deadline).
     std::chrono::milliseconds stream_read_timeout{0};
@@ -130,6 +137,10 @@ class config_builder {
         return *this;
     }
 
+    config_builder& stream_window_autotune(bool enabled) {
+        cfg_.stream_window_autotune = enabled;
+        return *this;
+    }
     config_builder& stream_read_timeout(std::chrono::milliseconds d) {
         cfg_.stream_read_timeout = d;
         return *this;

@@ -89,7 +89,7 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
             s.upd_pending = false;
             put_header(command::upd, s.id, static_cast<std::uint16_t>(update_payload_size));
             std::size_t const at = arena_used_;
-            auto const window = static_cast<std::uint32_t>(cfg_.max_stream_buffer);
+            auto const window = s.window;
             if (static_cast<std::int32_t>(s.upd_consumed + window - s.granted) > 0) {
                 s.granted = s.upd_consumed + window;
             }

@@ -34,6 +34,8 @@ struct stream_record {
     /// v2: the most the peer was ever allowed to have sent: the initial window, then the
     /// largest consumed + window of the UPDs sent. More than this is a window overrun.
     std::uint32_t granted = initial_peer_window;
+    std::uint32_t window = 0;  ///< v2: the window this side advertises (max_stream_buffer,
+                               ///< or more with stream_window_autotune)
 
     // ---- send side (v2 window in Go's terms)
     std::uint32_t sent = 0;         ///< payload bytes accepted for sending (mod 2^32)

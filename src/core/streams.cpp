@@ -20,6 +20,7 @@ stream_record* session_state::find_live(stream_id id) noexcept {
 
 stream_record& session_state::create_stream(stream_id id) {
     auto [it, inserted] = streams_.try_emplace(id, id);
+    it->second.window = static_cast<std::uint32_t>(cfg_.max_stream_buffer);
     ++counters_.streams_open;
     return it->second;
 }
@@ -86,9 +87,14 @@ void session_state::consumed(stream_record& s, std::size_t n) {
     auto const n32 = static_cast<std::uint32_t>(n);
     s.read_total += n32;
     s.read_incr += n32;
-    if (s.read_incr >= static_cast<std::uint32_t>(cfg_.max_stream_buffer / 2) ||
-        s.read_total == n32) {
+    if (s.read_incr >= s.window / 2 || s.read_total == n32) {
         s.read_incr = 0;
+        if (cfg_.stream_window_autotune && s.rx_bytes == 0) {
+            // The reader drained everything: the window, not the reader, limits this stream.
+            auto const cap = static_cast<std::uint32_t>(
+                std::max(cfg_.max_stream_buffer, cfg_.max_receive_buffer / 4));
+            s.window = std::min(cap, s.window > cap / 2 ? cap : s.window * 2);
+        }
         if (s.read_total != 0) {
             // The value Go would send now; a later trigger before it leaves replaces it.
             s.upd_consumed = s.read_total;

@@ -117,9 +117,10 @@ TEST_P(budget, tiny_frames_cannot_pin_unbounded_memory) {
     auto cfg = make_config(v);
     cfg.accept_backlog = 10'000;
     session s(role::server, cfg, t0, opts);
-    // One byte on each of 2000 streams: little budget, but every byte keeps a block alive.
+    // One byte on each of 10000 streams: little budget, but every byte keeps a (small) block
+    // alive, more than the 64 KiB allowed in all.
     bytes in;
-    for (stream_id id = 3; id < 4'003; id += 2) {
+    for (stream_id id = 3; id < 20'003; id += 2) {
         in += syn(v, id) + psh(v, id, "b");
     }
     std::size_t const took = feed(s, in);
@@ -127,10 +128,10 @@ TEST_P(budget, tiny_frames_cannot_pin_unbounded_memory) {
     EXPECT_FALSE(s.want_read());
     EXPECT_TRUE(s.is_alive());
     auto const c = s.counters();
-    EXPECT_LT(c.buffered_bytes, 2'000U);
+    EXPECT_LT(c.buffered_bytes, 10'000U);
     EXPECT_LE(c.pinned_bytes, 64U * 1'024U + 4'096U);
     // Reading frees the blocks and reading resumes.
-    for (stream_id id = 3; id < 4'003; id += 2) {
+    for (stream_id id = 3; id < 20'003; id += 2) {
         if (s.readable_bytes(id) > 0) {
             bytes got;
             ASSERT_EQ(read_some(s, id, got).state, status::data);
@@ -665,3 +666,83 @@ TEST(window_v2_wrap, receiver_counters_wrap_past_four_gib) {
 }
 
 }  // namespace
+
+namespace {
+
+/// Feeds `n` bytes of PSH on stream 3 to a v2 receiver, lets it read everything, and returns
+/// the window of the UPD it sends (0 when it sends none).
+std::uint32_t deliver_and_read(session& s, std::size_t n, std::uint32_t& sent_so_far) {
+    bytes const data = pattern(9, n, sent_so_far);
+    for (std::size_t off = 0; off < n; off += 32'768) {
+        auto const piece =
+            std::span<std::byte const>(data).subspan(off, std::min<std::size_t>(32'768, n - off));
+        EXPECT_EQ(feed(s, psh(2, 3, piece)), 8U + piece.size());
+    }
+    sent_so_far += static_cast<std::uint32_t>(n);
+    bytes got;
+    read_some(s, 3, got, n);
+    std::uint32_t window = 0;
+    for (auto const& f : take_frames(s)) {
+        if (f.h.cmd == command::upd) {
+            window = f.update().window;
+        }
+    }
+    return window;
+}
+
+}  // namespace
+
+TEST(window_autotune, a_reader_that_keeps_up_gets_a_growing_window_up_to_a_quarter_budget) {
+    auto cfg = make_config(2);
+    cfg.stream_window_autotune = true;
+    session s(role::server, cfg, t0);
+    ASSERT_EQ(feed(s, syn(2, 3)), 8U);
+    ASSERT_TRUE(accept(s));
+    std::uint32_t sent = 0;
+    std::uint32_t window = 65'536;
+    std::vector<std::uint32_t> advertised;
+    for (int i = 0; i < 12; ++i) {
+        // Always within what was granted so far: half the current window per round.
+        if (auto w = deliver_and_read(s, window / 2, sent); w != 0) {
+            advertised.push_back(w);
+            window = w;
+        }
+    }
+    ASSERT_FALSE(advertised.empty());
+    EXPECT_EQ(advertised.front(), 131'072U);  // doubled at the first update
+    EXPECT_EQ(advertised.back(), 4'194'304U / 4);
+    for (std::size_t i = 1; i < advertised.size(); ++i) {
+        EXPECT_GE(advertised[i], advertised[i - 1]);
+    }
+    EXPECT_TRUE(s.is_alive());
+}
+
+TEST(window_autotune, a_lagging_reader_keeps_the_configured_window) {
+    auto cfg = make_config(2);
+    cfg.stream_window_autotune = true;
+    session s(role::server, cfg, t0);
+    bytes const data = pattern(1, 96'000);
+    ASSERT_EQ(feed(s, syn(2, 3)), 8U);
+    for (std::size_t off = 0; off < data.size(); off += 32'000) {
+        ASSERT_EQ(feed(s, psh(2, 3, std::span<std::byte const>(data).subspan(off, 32'000))),
+                  32'008U);
+    }
+    ASSERT_TRUE(accept(s));
+    bytes got;
+    read_some(s, 3, got, 40'000);  // leaves 56000 buffered: the reader is behind
+    auto frames = take_frames(s);
+    ASSERT_EQ(frames.size(), 1U);
+    EXPECT_EQ(frames[0].h.cmd, command::upd);
+    EXPECT_EQ(frames[0].update().window, 65'536U);
+}
+
+TEST(window_autotune, off_by_default_so_updates_are_gos) {
+    session s(role::server, make_config(2), t0);
+    ASSERT_EQ(feed(s, syn(2, 3)), 8U);
+    ASSERT_TRUE(accept(s));
+    std::uint32_t sent = 0;
+    for (int i = 0; i < 6; ++i) {
+        auto const w = deliver_and_read(s, 32'768, sent);
+        EXPECT_EQ(w, 65'536U) << "round " << i;
+    }
+}

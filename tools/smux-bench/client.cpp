@@ -233,6 +233,7 @@ asio::awaitable<run_outcome> run(asio::io_context& ioc, client_options const& o)
     }
     smux::config cfg;
     cfg.version = o.version;
+    cfg.stream_window_autotune = o.window_autotune;
     smux_transport t(ioc, std::move(endpoints), cfg, o.conns);
     co_return co_await run_with(t, o);
 }

@@ -113,6 +113,9 @@ command_line parse_command_line(int argc, char const* const* argv) {
         ->add_option("--version", so.version, "smux protocol version, 1 or 2 (ignored with --raw)")
         ->capture_default_str();
     server->add_flag("--raw", so.raw, "plain TCP: each accepted connection is one bench stream");
+    server->add_flag("--window-autotune", so.window_autotune,
+                     "beyond the contract: grow v2 stream windows while readers keep up "
+                     "(smux config stream_window_autotune)");
 
     auto& co = out.client;
     auto* client = app.add_subcommand("client", "run one measurement; prints one JSON line");
@@ -122,6 +125,9 @@ command_line parse_command_line(int argc, char const* const* argv) {
     client->add_option("--version", co.version, "smux protocol version, 1 or 2")
         ->capture_default_str();
     client->add_flag("--raw", co.raw, "one TCP connection per stream instead of smux streams");
+    client->add_flag("--window-autotune", co.window_autotune,
+                     "beyond the contract: grow v2 stream windows while readers keep up "
+                     "(smux config stream_window_autotune)");
     client
         ->add_option("--streams", co.streams,
                      "parallel streams (bulk, rpc), openers (open), held streams (idle)")

@@ -13,6 +13,7 @@ struct server_options {
     std::string listen;
     int version = 1;
     bool raw = false;
+    bool window_autotune = false;  ///< not in the contract: smux config stream_window_autotune
 };
 
 enum class bench_mode { bulk_up, bulk_down, rpc, open, idle };
@@ -24,6 +25,7 @@ struct client_options {
     bench_mode mode = bench_mode::rpc;
     int version = 1;
     bool raw = false;
+    bool window_autotune = false;  ///< not in the contract: smux config stream_window_autotune
     int streams = 1;
     std::int64_t bytes = 268'435'456;  ///< bulk: per stream; 0 in other modes
     int size = 0;                      ///< rpc: message size; bulk: bytes per call; else 0

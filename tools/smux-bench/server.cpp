@@ -297,6 +297,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& st) {
 int run_server(server_options const& opts) {
     server_state state;  // outlives the io_context (see server_state)
     state.cfg.version = opts.version;
+    state.cfg.stream_window_autotune = opts.window_autotune;
     state.raw = opts.raw;
 
     // One thread runs everything. Coroutines run on the io_context's executor, not on their
