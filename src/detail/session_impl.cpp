@@ -161,6 +161,7 @@ void session_impl::publish_stats() noexcept {
 // ---- receive path
 
 void session_impl::pump_read() {
+    bool parsed = false;
     while (rx_pending_.length > 0 && core_.want_read()) {
         std::size_t const took = core_.receive(rx_pending_);
         rx_pending_.offset += static_cast<std::uint32_t>(took);
@@ -169,6 +170,13 @@ void session_impl::pump_read() {
             rx_pending_.buffer.reset();
         }
         drain_events();
+        parsed = true;
+    }
+    if (parsed) {
+        // Frames parsed from held bytes may call for replies (refusal FINs, window updates)
+        // and change the counters, whoever resumed reading.
+        pump_write();
+        publish_stats();
     }
     if (reading_ || rx_pending_.length > 0 || !core_.is_alive() || !core_.want_read()) {
         return;

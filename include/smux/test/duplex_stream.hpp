@@ -317,9 +317,8 @@ class duplex_stream {
                   std::chrono::nanoseconds delay = {}) {
         auto ex = net::get_associated_executor(handler, ex_);
         if (delay.count() <= 0) {
-            net::post(ex, [h = std::forward<Handler>(handler), ec, n]() mutable {
-                std::move(h)(ec, n);
-            });
+            net::post(
+                ex, [h = std::forward<Handler>(handler), ec, n]() mutable { std::move(h)(ec, n); });
             return;
         }
         // The timer owns itself through its handler; a context destroyed meanwhile destroys
@@ -338,8 +337,8 @@ class duplex_stream {
     std::size_t write_size_ = std::numeric_limits<std::size_t>::max();
     std::optional<std::size_t> fail_countdown_;
     error_code fail_error_;
-    bool fail_breaks_reads_ = false;  ///< break_after rather than fail_after
-    bool broken_ = false;             ///< break_after struck: every read fails
+    bool fail_breaks_reads_ = false;          ///< break_after rather than fail_after
+    bool broken_ = false;                     ///< break_after struck: every read fails
     std::optional<std::size_t> read_budget_;  ///< eof_after / reset_after: bytes left to read
     error_code budget_error_;                 ///< reset_after's error; empty for eof_after
     std::chrono::nanoseconds read_delay_{0};
