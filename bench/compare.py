@@ -53,6 +53,13 @@ class Pairing:
     client: str  # "cpp" or "go"
     server: str
     raw: bool
+    extra: tuple[str, ...] = ()  # flags given to both sides, beyond the contract
+    versions: tuple[int, ...] | None = None  # None: every version of the run
+    modes: tuple[str, ...] | None = None  # None: every mode
+
+    def runs(self, cell_mode: str, version: int) -> bool:
+        return (self.modes is None or cell_mode in self.modes) and (
+            self.raw or self.versions is None or version in self.versions)
 
 
 PAIRINGS = [
@@ -62,6 +69,10 @@ PAIRINGS = [
     Pairing("cpp-cpp", "C++\u2194C++", "cpp", "cpp", False),
     Pairing("cpp-go", "C++\u2192Go", "cpp", "go", False),
     Pairing("go-cpp", "Go\u2192C++", "go", "cpp", False),
+    # The C++ library's opt-in receive-window autotuning (config stream_window_autotune; a v2
+    # feature), on bulk cells only: the contract's default-config figures stay in cpp-cpp.
+    Pairing("cpp-cpp-at", "C++\u2194C++ autotune", "cpp", "cpp", False,
+            extra=("--window-autotune",), versions=(2,), modes=("bulk-up", "bulk-down")),
 ]
 PAIRING_BY_KEY = {p.key: p for p in PAIRINGS}
 IMPL_NAMES = {"cpp": "C++ smux-bench", "go": "Go smuxbench"}
@@ -300,6 +311,7 @@ class Server:
     def __init__(self, binary: Path, pairing: Pairing, version: int, pin: Pinning, log: Path):
         args = pin.prefix("server") + [str(binary), "server", "--listen", f"{HOST}:0"]
         args += ["--raw"] if pairing.raw else ["--version", str(version)]
+        args += list(pairing.extra)
         self.argv = args
         self.log_path = log
         self.extra_stdout = b""
@@ -380,6 +392,7 @@ def run_client(binary: Path, address: str, cell: Cell, pairing: Pairing, version
     args = pin.prefix("client") + [str(binary), "client", "--connect", address]
     args += cell.client_args()
     args += ["--raw"] if pairing.raw else ["--version", str(version)]
+    args += list(pairing.extra)
     out: dict[str, Any] = {"client_argv": args}
     start = time.monotonic()
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -483,8 +496,9 @@ def run_list(cells: list[Cell], pairings: list[Pairing], versions: list[int],
     plan = []
     for r in range(rounds):
         for cell in cells:
-            slot = [(p, 0) for p in pairings if p.raw]
-            slot += [(p, v) for v in versions for p in pairings if not p.raw]
+            slot = [(p, 0) for p in pairings if p.raw and p.runs(cell.mode, 0)]
+            slot += [(p, v) for v in versions for p in pairings
+                     if not p.raw and p.runs(cell.mode, v)]
             k = (r * max(1, len(slot) // max(1, rounds))) % len(slot) if slot else 0
             slot = slot[k:] + slot[:k]
             plan += [(r, cell, p, v) for p, v in slot]
@@ -626,7 +640,12 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
              versions: list[int], chart_name: str | None) -> str:
     m = doc["machine"]
     s = doc["settings"]
-    keys = [p.key for p in pairings]
+    all_keys = [p.key for p in pairings]
+
+    def keys_for(modes) -> list[str]:
+        return [k for k in all_keys
+                if PAIRING_BY_KEY[k].modes is None or set(PAIRING_BY_KEY[k].modes) & set(modes)]
+
     out = ["# smux benchmark comparison", ""]
     out.append(f"- CPU: {m.get('cpu_model', '?')} ({m.get('cpus_online')} CPUs); "
                f"kernel {m['kernel'].split()[1] if m.get('kernel') else '?'}")
@@ -650,7 +669,13 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
             "run by the C++ tool, Go/raw = Go\u2194Go over raw TCP run by the Go tool, C++/Go = "
             "C++\u2194C++ over Go\u2194Go. Raw TCP has no smux version: both version rows show "
             "the same raw figure. Spread = the largest (max \u2212 min) / median among the "
-            "row's pairings.", ""]
+            "row's pairings."]
+    if "cpp-cpp-at" in all_keys:
+        out += ["", "C++\u2194C++ autotune: both sides run with the library's opt-in receive-"
+                "window autotuning (`--window-autotune`, config `stream_window_autotune`, v2 "
+                "only), beyond the contract's default config; C++ at/Go = that figure over "
+                "Go\u2194Go."]
+    out += [""]
     if chart_name:
         out += [f"![ratios to raw TCP]({chart_name})", ""]
 
@@ -662,8 +687,10 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
         if not rows:
             continue
         out += [f"## {title}", ""]
+        keys = keys_for(modes)
+        autotuned = "cpp-cpp-at" in keys
         head = ["cell", "v"] + [PAIRING_BY_KEY[k].label for k in keys] + [
-            "C++/raw", "C++/Go", "Go/raw", "spread"]
+            "C++/raw", "C++/Go", "Go/raw"] + (["C++ at/Go"] if autotuned else []) + ["spread"]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|")
         for c in rows:
@@ -676,14 +703,17 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
                 sp = [spread(table, c.id, v, k, name) for k in keys]
                 sp = [x for x in sp if x is not None]
                 row = [c.id, str(v)] + [fmt_num(vals[k]) for k in keys] + [
-                    fmt_ratio(r_cpp), fmt_ratio(r_cg), fmt_ratio(r_go),
-                    f"{max(sp) * 100:.0f}%" if sp else "\u2014"]
+                    fmt_ratio(r_cpp), fmt_ratio(r_cg), fmt_ratio(r_go)]
+                if autotuned:
+                    row.append(fmt_ratio(ratio(vals.get("cpp-cpp-at"), vals.get("go-go"))))
+                row.append(f"{max(sp) * 100:.0f}%" if sp else "\u2014")
                 out.append("| " + " | ".join(row) + " |")
         out.append("")
 
     lat_rows = [c for c in cells if c.mode in ("rpc", "open")]
     if lat_rows:
         out += ["## Latency (median of the rounds' p50 / p99, \u00b5s, lower is better)", ""]
+        keys = keys_for(("rpc", "open"))
         head = ["cell", "v"] + [PAIRING_BY_KEY[k].label for k in keys]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join(["---", "---"] + ["---:"] * len(keys)) + "|")
@@ -703,6 +733,7 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
                 "Server: growth of the server's RSS while it holds the streams; client: the "
                 "same for the client. In the mixed pairings the server column is the server's "
                 "implementation (C++\u2192Go: the Go server).", ""]
+        keys = keys_for(("idle",))
         head = ["cell", "v", "side"] + [PAIRING_BY_KEY[k].label for k in keys] + ["C++/Go"]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join(["---", "---", "---"] + ["---:"] * (len(keys) + 1)) + "|")
@@ -752,20 +783,21 @@ def chart(path: Path, table, cells: list[Cell], versions: list[int]) -> None:
     if tput:
         ax = axes[ax_i]
         ax_i += 1
-        series = [(impl, v) for impl in ("cpp", "go") for v in versions]
+        series = [(f"{impl}-{impl}", f"raw-{impl}", v,
+                   f"{'C++' if impl == 'cpp' else 'Go'}\u2194{'C++' if impl == 'cpp' else 'Go'}"
+                   f" v{v}", colors.get((impl, v)))
+                  for impl in ("cpp", "go") for v in versions]
+        if 2 in versions and any(k[2] == "cpp-cpp-at" for k in table):
+            series.append(("cpp-cpp-at", "raw-cpp", 2, "C++\u2194C++ v2 autotune", "#0b2e5c"))
         bw = 0.8 / len(series)
-        for j, (impl, v) in enumerate(series):
+        for j, (key, raw_key, v, label, color) in enumerate(series):
             ys = []
             for c in tput:
                 name = METRICS[c.mode][0][0]
-                ys.append(ratio(med(table, c.id, v, f"{impl}-{impl}", name),
-                                med(table, c.id, v, f"raw-{impl}", name)))
+                ys.append(ratio(med(table, c.id, v, key, name), med(table, c.id, v, raw_key, name)))
             xs = [i + (j - (len(series) - 1) / 2) * bw for i in range(len(tput))]
-            label = f"{'C++' if impl == 'cpp' else 'Go'}\u2194{'C++' if impl == 'cpp' else 'Go'}" \
-                    f" v{v}"
             ax.bar([x for x, y in zip(xs, ys) if y is not None],
-                   [y for y in ys if y is not None], bw, label=label,
-                   color=colors.get((impl, v)))
+                   [y for y in ys if y is not None], bw, label=label, color=color)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_ylim(0, max([1.0] + [p.get_height() for p in ax.patches]) * 1.2)
         ax.set_xticks(range(len(tput)))
