@@ -58,10 +58,15 @@ std::int64_t slow_stream_bytes(int version);
 inline constexpr int slow_other_streams = 8;
 inline constexpr std::size_t slow_other_bytes = 256 * 1024;
 inline constexpr std::int64_t v2_initial_window = 262144;
+/// Short keep-alive for the keep-alive scenarios. The timeout leaves room for a loaded
+/// machine (sanitizer builds, parallel tests) to stall a process for a few hundred ms.
 inline constexpr milliseconds keepalive_interval{100};
-inline constexpr milliseconds keepalive_timeout{300};
-inline constexpr milliseconds idle_period{1500};
-inline constexpr milliseconds active_period{1000};
+inline constexpr milliseconds keepalive_timeout{1000};
+/// Longer than two timeouts: only keep-alive (idle) or traffic (active) keeps a session alive.
+inline constexpr milliseconds idle_period{2500};
+inline constexpr milliseconds active_period{2500};
+/// A silent peer is detected one to two timeouts after its last frame.
+inline constexpr milliseconds silence_period{4000};
 
 // ---- the Go peer process
 
