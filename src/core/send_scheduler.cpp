@@ -109,14 +109,15 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
            arena_room() >= arena_reserve + small_payload) {
         stream_record& s = *data_.pop_front();
         if (s.has_unframed_data()) {
+            detail::write_cursor& w = *s.write;
             std::size_t const want =
-                std::min({s.accepted - s.framed, max_frame, opts_.max_batch_bytes - batch_total_});
+                std::min({w.accepted - w.framed, max_frame, opts_.max_batch_bytes - batch_total_});
             std::size_t const header_at = arena_used_;
             arena_used_ += header_size;
             add_arena_segment(header_at, header_size);
             std::size_t got = 0;
             while (got < want) {
-                std::span<std::byte const> piece = s.src[s.src_index].subspan(s.src_offset);
+                std::span<std::byte const> piece = w.src[w.src_index].subspan(w.src_offset);
                 piece = piece.first(std::min(piece.size(), want - got));
                 if (piece.size() <= small_payload && arena_room() >= piece.size() + arena_reserve) {
                     std::size_t const at = arena_used_;
@@ -130,10 +131,10 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
                     break;
                 }
                 got += piece.size();
-                s.src_offset += piece.size();
-                if (s.src_offset == s.src[s.src_index].size()) {
-                    ++s.src_index;
-                    s.src_offset = 0;
+                w.src_offset += piece.size();
+                if (w.src_offset == w.src[w.src_index].size()) {
+                    ++w.src_index;
+                    w.src_offset = 0;
                 }
             }
             encode_header(
@@ -142,10 +143,10 @@ std::span<std::span<std::byte const> const> session_state::prepare_send() {
                  .length = static_cast<std::uint16_t>(got),
                  .sid = s.id},
                 std::span<std::byte, header_size>(arena_.data() + header_at, header_size));
-            s.framed += got;
+            w.framed += got;
             s.sent_framed += static_cast<std::uint32_t>(got);
             ++s.frames_in_flight;
-            ++s.write_frames_in_flight;
+            ++w.frames_in_flight;
             frames_.push_back({&s, batch_total_, false, true});
         } else if (s.fin_requested && !s.fin_framed) {
             s.fin_framed = true;
@@ -188,8 +189,8 @@ void session_state::commit_send(std::size_t n) {
         if (f.is_fin) {
             s.fin_sent = true;
         }
-        if (f.is_write_data) {
-            --s.write_frames_in_flight;
+        if (f.is_write_data && s.write != nullptr) {
+            --s.write->frames_in_flight;
             finish_write_if_done(s);
         }
         maybe_forget(s);

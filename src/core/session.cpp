@@ -25,6 +25,7 @@ session_state::session_state(role r, config const& cfg, time_point now,
             : std::max(2 * static_cast<std::size_t>(cfg_.max_receive_buffer), min_pinned_limit);
     opts_.max_batch_segments = std::max<std::size_t>(opts_.max_batch_segments, 4);
     arena_.resize(arena_bytes);
+    spare_write_cursors_.reserve(max_spare_write_cursors);
     next_ping_ = now + cfg_.keep_alive_interval;
     next_check_ = now + cfg_.keep_alive_timeout;
 }
@@ -53,9 +54,7 @@ void session_state::close(error_code ec) {
     for (auto it = streams_.begin(); it != streams_.end();) {
         auto& s = it->second;
         s.frames_in_flight = 0;
-        s.write_frames_in_flight = 0;
-        s.write_pending = false;
-        s.src = {};
+        end_write(s);
         s.syn_pending = s.upd_pending = false;
         s.want_readable = s.want_writable = false;
         if (s.closed) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -79,6 +80,10 @@ class session_state {
     detail::data_queue data_;
     bool nop_pending_ = false;
     std::vector<stream_id> refusals_;  ///< FIN replies to refused SYNs
+    /// Cursors of finished writes kept for the next ones (at most max_spare_write_cursors),
+    /// so that steady traffic allocates none.
+    std::vector<std::unique_ptr<detail::write_cursor>> spare_write_cursors_;
+    static constexpr std::size_t max_spare_write_cursors = 64;
 
     struct frame_record {
         detail::stream_record* stream;  ///< null for frames of no stream (NOP, refusal FIN)
@@ -116,6 +121,8 @@ class session_state {
     void drop_received(detail::stream_record& s) noexcept;
     void consumed(detail::stream_record& s, std::size_t n);
     void finish_write_if_done(detail::stream_record& s);
+    detail::write_cursor& start_write(detail::stream_record& s);
+    void end_write(detail::stream_record& s) noexcept;
     [[nodiscard]] std::int32_t send_allowance(detail::stream_record const& s) const noexcept;
 };
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -15,6 +16,17 @@ namespace smux::core::detail {
 
 using smux::detail::intrusive_list;
 using smux::detail::list_hook;
+
+/// The one write in progress on a stream, borrowed from the caller. Allocated (or reused from
+/// the session's spares) while a write is pending, so that idle streams do not carry it.
+struct write_cursor {
+    std::span<std::span<std::byte const> const> src;
+    std::size_t src_offset = 0;          ///< bytes of src[src_index] already framed
+    std::size_t accepted = 0;            ///< bytes of the write to frame
+    std::size_t framed = 0;              ///< bytes of the write already in frames
+    std::uint32_t src_index = 0;         ///< current span of src
+    std::uint16_t frames_in_flight = 0;  ///< PSH frames of this write in the batch (at most 64)
+};
 
 /// Everything the engine knows about one stream. Kept small: idle streams cost memory.
 struct stream_record {
@@ -43,17 +55,8 @@ struct stream_record {
     std::uint32_t peer_consumed = 0;
     std::uint32_t peer_window = initial_peer_window;
 
-    // ---- the one write in progress (borrowed from the caller)
-    std::span<std::span<std::byte const> const> src;
-    std::size_t src_offset = 0;                ///< bytes of src[src_index] already framed
-    std::size_t accepted = 0;                  ///< bytes of the write to frame
-    std::size_t framed = 0;                    ///< bytes of the write already in frames
-    std::uint32_t src_index = 0;               ///< current span of src
-    std::uint16_t write_frames_in_flight = 0;  ///< (a batch holds at most 64 segments)
-    std::uint16_t frames_in_flight = 0;        ///< all frames of this stream in the batch
-
+    std::uint16_t frames_in_flight = 0;  ///< all frames of this stream in the batch
     // ---- state
-    bool write_pending : 1 = false;
     bool syn_pending : 1 = false;
     bool upd_pending : 1 = false;
     bool fin_requested : 1 = false;  ///< local write side finished (FIN after the data)
@@ -65,10 +68,13 @@ struct stream_record {
     bool want_readable : 1 = false;
     bool want_writable : 1 = false;
 
-    list_hook<stream_record> ctrl_hook;  ///< waiting for a control frame (SYN, UPD)
-    list_hook<stream_record> data_hook;  ///< waiting for a data frame (PSH, FIN)
+    std::unique_ptr<write_cursor> write;  ///< the write in progress, if any
+    list_hook<stream_record> ctrl_hook;   ///< waiting for a control frame (SYN, UPD)
+    list_hook<stream_record> data_hook;   ///< waiting for a data frame (PSH, FIN)
 
-    [[nodiscard]] bool has_unframed_data() const noexcept { return framed < accepted; }
+    [[nodiscard]] bool has_unframed_data() const noexcept {
+        return write != nullptr && write->framed < write->accepted;
+    }
     [[nodiscard]] bool has_data_work() const noexcept {
         return has_unframed_data() || (fin_requested && !fin_framed);
     }

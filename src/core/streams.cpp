@@ -163,7 +163,7 @@ write_result session_state::write(stream_id id, std::span<std::span<std::byte co
     if (s->fin_requested) {
         return {.ec = make_error_code(error::broken_pipe)};
     }
-    if (s->write_pending) {
+    if (s->write != nullptr) {
         return {.ec = make_error_code(error::operation_in_progress)};
     }
     std::size_t total = 0;
@@ -179,35 +179,52 @@ write_result session_state::write(stream_id id, std::span<std::span<std::byte co
         return {};
     }
     std::size_t const accepted = std::min(total, static_cast<std::size_t>(allowed));
-    s->write_pending = true;
-    s->src = src;
-    s->src_index = 0;
-    s->src_offset = 0;
-    s->accepted = accepted;
-    s->framed = 0;
+    detail::write_cursor& w = start_write(*s);
+    w.src = src;
+    w.accepted = accepted;
     s->sent += static_cast<std::uint32_t>(accepted);
     data_.push_back(*s);
     return {.accepted = accepted};
 }
 
-void session_state::finish_write_if_done(stream_record& s) {
-    if (!s.write_pending || s.framed < s.accepted || s.write_frames_in_flight > 0) {
+detail::write_cursor& session_state::start_write(stream_record& s) {
+    if (spare_write_cursors_.empty()) {
+        s.write = std::make_unique<detail::write_cursor>();
+    } else {
+        s.write = std::move(spare_write_cursors_.back());
+        spare_write_cursors_.pop_back();
+        *s.write = {};
+    }
+    return *s.write;
+}
+
+void session_state::end_write(stream_record& s) noexcept {
+    if (s.write == nullptr) {
         return;
     }
-    std::size_t const bytes = s.accepted;
-    s.write_pending = false;
-    s.src = {};
-    s.accepted = s.framed = 0;
+    if (spare_write_cursors_.size() < max_spare_write_cursors) {
+        spare_write_cursors_.push_back(std::move(s.write));  // within the reserved capacity
+    }
+    s.write.reset();
+}
+
+void session_state::finish_write_if_done(stream_record& s) {
+    detail::write_cursor const* w = s.write.get();
+    if (w == nullptr || w->framed < w->accepted || w->frames_in_flight > 0) {
+        return;
+    }
+    std::size_t const bytes = w->accepted;
+    end_write(s);
     emit({.what = event::kind::write_done, .id = s.id, .context = s.context, .bytes = bytes});
 }
 
 void session_state::abort_write(stream_id id) {
     stream_record* s = find_live(id);
-    if (s == nullptr || !s->write_pending) {
+    if (s == nullptr || s->write == nullptr) {
         return;
     }
-    s->sent -= static_cast<std::uint32_t>(s->accepted - s->framed);
-    s->accepted = s->framed;
+    s->sent -= static_cast<std::uint32_t>(s->write->accepted - s->write->framed);
+    s->write->accepted = s->write->framed;
     if (!s->has_data_work()) {
         data_.erase(*s);
     }
@@ -252,8 +269,8 @@ void session_state::close_stream(stream_id id) {
     if (!s->syn_pending) {
         ctrl_.erase(*s);
     }
-    if (s->write_pending) {
-        s->accepted = s->framed;  // bytes not yet in a frame are dropped
+    if (s->write != nullptr) {
+        s->write->accepted = s->write->framed;  // bytes not yet in a frame are dropped
         finish_write_if_done(*s);
     }
     if (alive_ && !s->fin_requested) {
@@ -268,7 +285,7 @@ void session_state::close_stream(stream_id id) {
 }
 
 void session_state::maybe_forget(stream_record& s) {
-    if (!s.closed || s.frames_in_flight > 0 || s.write_pending) {
+    if (!s.closed || s.frames_in_flight > 0 || s.write != nullptr) {
         return;
     }
     if (alive_ && (!s.fin_sent || ctrl_.contains(s))) {
