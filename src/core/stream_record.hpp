@@ -37,11 +37,12 @@ struct stream_record {
     void* context = nullptr;
 
     // ---- receive side
-    std::vector<rx_chunk> rx;          ///< payload not yet read, oldest first from rx_head
-    std::uint32_t rx_bytes = 0;        ///< payload bytes in rx (within the session budget)
-    std::uint32_t read_total = 0;      ///< v2: bytes the application took out (mod 2^32)
-    std::uint32_t read_incr = 0;       ///< v2: bytes read since the last UPD was decided
-    std::uint32_t upd_consumed = 0;    ///< v2: `consumed` of the UPD waiting to be sent
+    std::vector<rx_chunk> rx;      ///< payload not yet read, oldest first from rx_head
+    std::uint32_t rx_bytes = 0;    ///< payload bytes in rx (within the session budget)
+    std::uint32_t read_total = 0;  ///< v2: bytes the application took out (mod 2^32)
+    /// v2: read_total when an update was last decided: the `consumed` of the UPD waiting to be
+    /// sent, and the base of the bytes read since (read_total - upd_consumed)
+    std::uint32_t upd_consumed = 0;
     std::uint32_t received_total = 0;  ///< v2: payload bytes received (mod 2^32)
     /// v2: the most the peer was ever allowed to have sent: the initial window, then the
     /// largest consumed + window of the UPDs sent. More than this is a window overrun.
@@ -50,7 +51,6 @@ struct stream_record {
                                ///< or more with stream_window_autotune)
 
     // ---- send side (v2 window in Go's terms)
-    std::uint32_t sent = 0;         ///< payload bytes accepted for sending (mod 2^32)
     std::uint32_t sent_framed = 0;  ///< payload bytes put in frames for the transport
     std::uint32_t peer_consumed = 0;
     std::uint32_t peer_window = initial_peer_window;
@@ -74,6 +74,12 @@ struct stream_record {
 
     [[nodiscard]] bool has_unframed_data() const noexcept {
         return write != nullptr && write->framed < write->accepted;
+    }
+    /// v2: payload bytes accepted for sending (mod 2^32): framed, or waiting in the write.
+    [[nodiscard]] std::uint32_t sent() const noexcept {
+        return sent_framed + (write != nullptr
+                                  ? static_cast<std::uint32_t>(write->accepted - write->framed)
+                                  : 0U);
     }
     [[nodiscard]] bool has_data_work() const noexcept {
         return has_unframed_data() || (fin_requested && !fin_framed);

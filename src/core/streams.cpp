@@ -29,7 +29,7 @@ std::int32_t session_state::send_allowance(stream_record const& s) const noexcep
     if (cfg_.version < 2) {
         return INT32_MAX;
     }
-    auto const inflight = static_cast<std::int32_t>(s.sent - s.peer_consumed);
+    auto const inflight = static_cast<std::int32_t>(s.sent() - s.peer_consumed);
     return static_cast<std::int32_t>(s.peer_window) - inflight;
 }
 
@@ -86,18 +86,16 @@ void session_state::consumed(stream_record& s, std::size_t n) {
     // Go's rule (stream.go tryReadv2): announce at half the window, and on the first read.
     auto const n32 = static_cast<std::uint32_t>(n);
     s.read_total += n32;
-    s.read_incr += n32;
-    if (s.read_incr >= s.window / 2 || s.read_total == n32) {
-        s.read_incr = 0;
+    if (s.read_total - s.upd_consumed >= s.window / 2 || s.read_total == n32) {
         if (cfg_.stream_window_autotune && s.rx_bytes == 0) {
             // The reader drained everything: the window, not the reader, limits this stream.
             auto const cap = static_cast<std::uint32_t>(
                 std::max(cfg_.max_stream_buffer, cfg_.max_receive_buffer / 4));
             s.window = std::min(cap, s.window > cap / 2 ? cap : s.window * 2);
         }
+        // The value Go would send now; a later trigger before it leaves replaces it.
+        s.upd_consumed = s.read_total;
         if (s.read_total != 0) {
-            // The value Go would send now; a later trigger before it leaves replaces it.
-            s.upd_consumed = s.read_total;
             s.upd_pending = true;
             ctrl_.push_back(s);
         }
@@ -182,7 +180,6 @@ write_result session_state::write(stream_id id, std::span<std::span<std::byte co
     detail::write_cursor& w = start_write(*s);
     w.src = src;
     w.accepted = accepted;
-    s->sent += static_cast<std::uint32_t>(accepted);
     data_.push_back(*s);
     return {.accepted = accepted};
 }
@@ -223,7 +220,6 @@ void session_state::abort_write(stream_id id) {
     if (s == nullptr || s->write == nullptr) {
         return;
     }
-    s->sent -= static_cast<std::uint32_t>(s->write->accepted - s->write->framed);
     s->write->accepted = s->write->framed;
     if (!s->has_data_work()) {
         data_.erase(*s);
