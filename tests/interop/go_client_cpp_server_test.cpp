@@ -196,9 +196,12 @@ TEST_P(GoClientCppServer, KeepaliveIdle) {
     auto const cfg = keepalive_config();
     command_server server(cfg);
     run_go(server, "idle", cfg, {"--idle", std::to_string(idle_period.count())}, budget(20s));
-    // The session lived until the Go client closed it at its exit.
+    // The session lived until the Go client closed it at its exit: with FIN, or with RST when
+    // one of our keep-alive NOPs was still unread in its socket (the kernel's rule for a close
+    // with unread data). Either way not by keep-alive.
     auto const s = ended_session(server, budget(5s));
-    EXPECT_EQ(s.terminal, smux::error::connection_closed)
+    EXPECT_TRUE(s.terminal == smux::error::connection_closed ||
+                s.terminal == asio::error::connection_reset)
         << context() << ": the C++ session ended with " << describe(s.terminal);
     // Go pinged every 100 ms during the idle period.
     EXPECT_GE(s.stats.frames_received, 10U) << context();

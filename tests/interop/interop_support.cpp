@@ -240,10 +240,18 @@ std::optional<int> child_process::wait(milliseconds timeout) {
         if (r < 0 && errno != EINTR) {
             return std::nullopt;
         }
-        if (clock::now() >= deadline) {
+        auto const left = std::chrono::ceil<milliseconds>(deadline - clock::now());
+        if (left.count() <= 0) {
             return std::nullopt;
         }
-        ::usleep(5000);
+        // The child's exit is an event: its pidfd becomes readable.
+        int const pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+        if (pidfd < 0) {
+            return std::nullopt;
+        }
+        pollfd p{.fd = pidfd, .events = POLLIN, .revents = 0};
+        (void)::poll(&p, 1, static_cast<int>(left.count()));
+        ::close(pidfd);
     }
     return status_;
 }
