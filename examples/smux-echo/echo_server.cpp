@@ -16,7 +16,9 @@ namespace {
 constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 asio::awaitable<void> echo_stream(smux::stream s) {
-    std::array<char, 16 * 1024> buffer{};
+    // Not zero-filled: only bytes a read stored are written back, and a flood of streams
+    // should not cost a memset of every buffer.
+    std::array<char, echo_buffer_size> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init)
     for (;;) {
         auto [ec, n] = co_await s.async_read_some(asio::buffer(buffer), as_tuple);
         if (n > 0) {

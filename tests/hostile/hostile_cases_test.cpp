@@ -142,7 +142,9 @@ class hostile_base : public ::testing::Test {
             std::forward<Pred>(done), [] { return 0; }, what, wd_.remaining());
     }
 
-    /// The same, and fails early when `progress()` stops changing for stall_limit.
+    /** The same, and fails early when neither `progress()` (what the peer sees) nor the
+        server's own work (server_progress) changes for stall_limit: a server that is slow
+        but busy (allocating streams, parsing a backlog) is not taken for a stalled one. */
     template <class Pred, class Progress>
     ::testing::AssertionResult run(Pred&& done, Progress&& progress, std::string const& what,
                                    clock::duration stall = stall_limit) {
@@ -154,9 +156,13 @@ class hostile_base : public ::testing::Test {
                 }
                 return done();
             },
-            progress, stall, wd_.remaining());
+            [&] { return std::pair(progress(), server_progress()); }, stall, wd_.remaining());
         if (!r) {
             r << " (waiting for: " << what << ")";
+            if (proc_) {
+                r << "\nsmux-echo: VmRSS peak " << mib(max_rss_) << " (baseline "
+                  << mib(baseline_.rss) << ")";
+            }
             for (std::size_t i = 0; i < peers_.size(); ++i) {
                 raw_peer const& p = *peers_[i];
                 r << "\nattacker " << i << ": sent " << p.sent() << (p.idle() ? "" : " (writing)")
@@ -251,6 +257,22 @@ class hostile_base : public ::testing::Test {
         return ::testing::AssertionSuccess();
     }
 
+    /** What the server did so far, as far as it can be seen from outside: smux-echo's
+        resident memory (sampled every 10 ms: it grows with every stream it accepts), or the
+        in-process sessions' frame and stream counters and the streams the application
+        accepted. */
+    [[nodiscard]] std::uint64_t server_progress() const {
+        if (proc_) {
+            return static_cast<std::uint64_t>(last_rss_);
+        }
+        std::uint64_t work = 0;
+        for (auto const& e : lib_->sessions()) {
+            work += e.last.frames_received + e.last.frames_sent + e.last.streams_accepted +
+                    e.last.streams_refused + e.accepted.size();
+        }
+        return work;
+    }
+
     lib_server::session_entry* lib_entry(std::uint16_t port) {
         return lib_ ? lib_->find(port) : nullptr;
     }
@@ -272,6 +294,7 @@ class hostile_base : public ::testing::Test {
     void sample_memory() {
         if (auto m = read_memory(proc_->pid())) {
             max_rss_ = std::max(max_rss_, m->rss);
+            last_rss_ = m->rss;
         }
         sampler_->expires_after(10ms);
         sampler_->async_wait([this](smux::error_code ec) {
@@ -284,7 +307,8 @@ class hostile_base : public ::testing::Test {
     /** smux-echo's resident memory, sampled every 10 ms and as VmHWM (the kernel's peak),
         minus the baseline taken after the well-behaved session's first echo, must stay under
         the session bound of SECURITY.md for the attacker's session, plus smux-echo's own
-        per-stream cost (its 16 KiB echo buffer) for the streams the attack opens. */
+        per-stream need (echo_stream_bytes: its echo buffer and coroutine frames) for the
+        streams the attack opens. */
     void check_process_memory() {
         auto const m = read_memory(proc_->pid());
         ASSERT_TRUE(m.has_value());
@@ -328,6 +352,7 @@ class hostile_base : public ::testing::Test {
     std::uint64_t seed_ = 0;
     memory_sample baseline_;
     std::int64_t max_rss_ = 0;
+    std::int64_t last_rss_ = 0;  ///< the latest sample
     std::unique_ptr<asio::steady_timer> sampler_;
 };
 

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smux-echo/echo_server.hpp"
 #include "support/asio_harness.hpp"
 
 extern char** environ;  // NOLINT: POSIX
@@ -508,13 +509,13 @@ inline std::int64_t session_memory_bound(server_options const& o, std::int64_t s
            std::min(streams, o.max_streams) * library_stream_bytes + 256 * KiB;
 }
 
-/** The smux-echo application's own cost per accepted stream, on top of the library's: the
-    echo coroutine keeps a zero-initialised 16 KiB buffer in its frame
-    (examples/smux-echo/echo_server.cpp, echo_stream), plus the coroutine frames, the co_spawn
-    state and the parked read. Measured with glibc in Release: 17.5 KiB per stream above the
-    library's idle stream (whose own heap use measured 270 B, 654 B with a parked read: within
-    SECURITY.md's 700 B); bounded here at 18 KiB. */
-inline constexpr std::int64_t echo_stream_bytes = 18 * KiB;
+/** What the smux-echo tool itself needs per accepted stream, on top of the library's
+    (SECURITY.md): the read buffer each echo stream holds (`smux_echo::echo_buffer_size`, also
+    while idle), plus at most one page for the stream's coroutine frames (echo_stream's and
+    co_spawn's: a few hundred bytes each besides the buffer) and the allocator's headers. When
+    the tool stops holding a buffer for idle streams, this bound shrinks with it. */
+inline constexpr std::int64_t echo_stream_bytes =
+    static_cast<std::int64_t>(smux_echo::echo_buffer_size) + 4 * KiB;
 
 inline std::string describe(smux::session_stats const& s) {
     std::ostringstream o;
@@ -881,7 +882,7 @@ class lib_server {
 
     // As smux-echo's echo_stream: read up to 16 KiB, write it all back, until end of file.
     static asio::awaitable<void> echo(session_entry& e, smux::stream s) {
-        std::array<char, 16 * 1024> buffer{};
+        std::array<char, smux_echo::echo_buffer_size> buffer;  // NOLINT: as smux-echo's
         for (;;) {
             auto [ec, n] = co_await s.async_read_some(asio::buffer(buffer), as_tuple_awaitable);
             if (n > 0) {

@@ -54,7 +54,8 @@ class attacked_session {
             std::forward<Pred>(done), [] { return 0; }, what, wd_.remaining());
     }
 
-    /// The same, and fails early when `progress()` stops changing for stall_limit.
+    /** The same, and fails early when neither `progress()` (what the peer sees) nor the
+        session's own work (its frame and stream counters) changes for stall_limit. */
     template <class Pred, class Progress>
     ::testing::AssertionResult run(Pred&& done, Progress&& progress, std::string const& what,
                                    clock::duration stall = stall_limit) {
@@ -64,7 +65,11 @@ class attacked_session {
                 sample();
                 return done();
             },
-            progress, stall, wd_.remaining());
+            [&] {
+                return std::pair(progress(), last_.frames_received + last_.frames_sent +
+                                                 last_.streams_accepted + last_.streams_refused);
+            },
+            stall, wd_.remaining());
         if (!r) {
             r << " (waiting for: " << what << ")\nattacker: sent " << attacker_.sent()
               << (attacker_.idle() ? "" : " (writing)") << ", received " << attacker_.received()
