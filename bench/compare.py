@@ -354,7 +354,7 @@ class Server:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self, timeout: float = 5.0) -> tuple[bool, int | None]:
+    def stop(self, timeout: float = 30.0) -> tuple[bool, int | None]:
         """SIGTERM, then SIGKILL; returns (exited promptly on SIGTERM, exit status)."""
         prompt = True
         try:
@@ -445,7 +445,7 @@ def one_run(cell: Cell, pairing: Pairing, version: int, args: argparse.Namespace
         return rec
     rec["server_argv"] = server.argv
     try:
-        address = server.wait_listening(10.0)
+        address = server.wait_listening(30.0)
         res = run_client(bins[pairing.client], address, cell, pairing, version, pin,
                          client_timeout(cell, args))
         rec.update({k: res[k] for k in ("client_argv", "exit_code", "wall_s")})
@@ -475,7 +475,7 @@ def one_run(cell: Cell, pairing: Pairing, version: int, args: argparse.Namespace
     finally:
         prompt, status = server.stop()
     if not prompt:
-        problems.append("server did not exit within 5 s of SIGTERM")
+        problems.append("server did not exit within 30 s of SIGTERM")
     if server.extra_stdout.strip():
         problems.append("server wrote more than the listening line to stdout")
     if problems:

@@ -234,11 +234,9 @@ TEST_P(cancellation, read_or_timer_where_the_read_wins_leaves_the_stream_usable)
         std::string const text = "wins";
         co_await asio::async_write(c, asio::buffer(text), asio::use_awaitable);
         asio::steady_timer t(ex, 15s);
-        auto const start = clock::now();
         auto r = co_await (s.async_read_some(asio::buffer(buf), asio::use_awaitable) ||
                            t.async_wait(asio::use_awaitable));
-        EXPECT_LT(clock::now() - start, 10s);
-        EXPECT_EQ(r.index(), 0U);
+        EXPECT_EQ(r.index(), 0U);  // the read won; the 15 s timer is only a fallback
         if (r.index() == 0) {
             EXPECT_EQ(std::string(buf.data(), std::get<0>(r)), text);
         }

@@ -1,6 +1,9 @@
-// Keep-alive with short timings (interval 50 ms, timeout 150 ms): a silent peer is dropped
-// with keepalive_timeout, idle smux peers stay connected, and a side whose own receive budget
+// Keep-alive with short timings (interval 50 ms, timeout 1 s): a silent peer is dropped with
+// keepalive_timeout, idle smux peers stay connected, and a side whose own receive budget
 // paused reading is not timed out. These tests are about time passing: they wait on timers.
+// The timeout is 20 intervals so that live peers survive a stall of the test machine of most
+// of a second; the exact timing of the rule is tested with a fake clock in tests/core, so
+// only its lower bound is asserted here.
 
 #include <gtest/gtest.h>
 
@@ -13,10 +16,13 @@ namespace {
 using namespace smux_test;
 using namespace asio::experimental::awaitable_operators;
 
+constexpr std::chrono::milliseconds interval{50};
+constexpr std::chrono::milliseconds timeout{1000};
+
 smux::config keepalive_config(int version) {
     smux::config cfg = make_config(version);
-    cfg.keep_alive_interval = 50ms;
-    cfg.keep_alive_timeout = 150ms;
+    cfg.keep_alive_interval = interval;
+    cfg.keep_alive_timeout = timeout;
     return cfg;
 }
 
@@ -48,8 +54,7 @@ TEST_P(keepalive, silent_peer_ends_the_session_with_keepalive_timeout) {
     EXPECT_TRUE(wait.get<0>() == smux::condition::session_terminated);
     EXPECT_EQ(accept.get<0>(), smux::error::keepalive_timeout) << accept.get<0>().message();
     EXPECT_FALSE(session.is_open());
-    EXPECT_GE(elapsed, 150ms);  // not before the first liveness check
-    EXPECT_LT(elapsed, 3s);
+    EXPECT_GE(elapsed, timeout);  // not before the first liveness check
 
     // Meanwhile the session sent keep-alives (NOP, stream id 0) and nothing else, then closed
     // the connection.
@@ -77,12 +82,12 @@ TEST_P(keepalive, idle_sessions_stay_alive_across_many_intervals) {
     p.client.async_wait_closed(client_end.handler());
     p.server.async_wait_closed(server_end.handler());
 
-    ASSERT_TRUE(let_time_pass(ioc, 700ms));  // 14 intervals, more than 4 timeouts
+    ASSERT_TRUE(let_time_pass(ioc, 3 * timeout));  // 60 intervals, 3 timeouts
     EXPECT_FALSE(client_end.done) << client_end.get<0>().message();
     EXPECT_FALSE(server_end.done) << server_end.get<0>().message();
     EXPECT_TRUE(p.client.is_open());
     EXPECT_TRUE(p.server.is_open());
-    // Each side received the other's NOPs (about 14; a loaded machine may skip ticks).
+    // Each side received the other's NOPs (about 60; a loaded machine may skip ticks).
     EXPECT_GE(p.client.stats().frames_received, 5U);
     EXPECT_GE(p.server.stats().frames_received, 5U);
 
@@ -110,7 +115,7 @@ TEST_P(keepalive, disabled_keepalive_sends_nothing_and_never_times_out) {
     smux::local_session session(smux::role::client, std::move(a), cfg);
     capture<smux::error_code> wait;
     session.async_wait_closed(wait.handler());
-    ASSERT_TRUE(let_time_pass(ioc, 400ms));
+    ASSERT_TRUE(let_time_pass(ioc, 2 * timeout));
     EXPECT_FALSE(wait.done) << wait.get<0>().message();
     EXPECT_TRUE(session.is_open());
     EXPECT_EQ(silent.available(), 0U);
@@ -138,7 +143,7 @@ TEST_P(keepalive, reading_paused_by_the_own_receive_budget_is_not_a_timeout) {
     asio::async_write(s, asio::buffer(data), written.handler());
     ASSERT_TRUE(run_until(ioc, [&] { return p.client.stats().buffered_bytes >= 65536; }));
 
-    ASSERT_TRUE(let_time_pass(ioc, 600ms));
+    ASSERT_TRUE(let_time_pass(ioc, 3 * timeout));
     EXPECT_FALSE(client_end.done) << client_end.get<0>().message();
     EXPECT_FALSE(server_end.done) << server_end.get<0>().message();
 

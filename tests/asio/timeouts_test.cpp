@@ -35,7 +35,6 @@ TEST_P(timeouts, read_waiting_too_long_fails_with_timeout_and_loses_nothing) {
     EXPECT_EQ(r.get<0>(), smux::error::timeout) << r.get<0>().message();
     EXPECT_EQ(r.get<1>(), 0U);
     EXPECT_GE(waited, limit);
-    EXPECT_LT(waited, 10s);
     EXPECT_TRUE(p.server.is_open());
 
     // The stream goes on: data sent now is read in full.
@@ -72,7 +71,6 @@ TEST(timeouts_v2, write_waiting_on_the_window_too_long_fails_with_timeout) {
     EXPECT_EQ(blocked.get<0>(), smux::error::timeout) << blocked.get<0>().message();
     EXPECT_EQ(blocked.get<1>(), 0U);
     EXPECT_GE(waited, limit);
-    EXPECT_LT(waited, 10s);
 
     // Nothing of the timed-out write was sent.
     task_group tasks;

@@ -51,8 +51,23 @@ inline constexpr bool sanitized = true;
 inline constexpr bool sanitized = false;
 #endif
 
+#ifdef NDEBUG
+inline constexpr bool optimized = true;
+#else
+inline constexpr bool optimized = false;
+#endif
+/// Sanitizers and unoptimized builds run several times slower: every watchdog scales with this.
+inline constexpr bool slow_build = sanitized || !optimized;
+
 /// A test fails (instead of hanging) when it has not finished after this long.
-inline constexpr clock::duration test_limit = sanitized ? 150s : 40s;
+inline constexpr clock::duration test_limit = slow_build ? 150s : 40s;
+
+/** The keep-alive of tests that need a silent peer timed out: short, yet a live peer (the
+    well-behaved client sends a NOP every 50 ms) survives a stall of the test machine of most
+    of a timeout. The exact timing of the rule (one to two timeouts after the last frame) is
+    tested with a fake clock in tests/core; these tests assert only its lower bound. */
+inline constexpr std::chrono::milliseconds short_keepalive_interval{100};
+inline constexpr std::chrono::milliseconds short_keepalive_timeout{slow_build ? 2000 : 1000};
 
 inline constexpr std::int64_t KiB = 1024;
 inline constexpr std::int64_t MiB = 1024 * KiB;
@@ -72,7 +87,7 @@ class watchdog {
 
 /// A wait fails as stalled when its progress measure has not changed for this long (the
 /// keep-alive interval of a default config is 10 s: a stall must show before a NOP hides it).
-inline constexpr clock::duration stall_limit = sanitized ? 20s : 5s;
+inline constexpr clock::duration stall_limit = slow_build ? 20s : 5s;
 
 /** Runs `ioc` until `done()` holds, like run_until, but fails early when `progress()` (any
     comparable measure, e.g. bytes or frames moved) stays unchanged for `stall`. */

@@ -273,8 +273,8 @@ TEST_P(library_limits, budget_pause_is_not_a_keepalive_timeout) {
     asio::io_context ioc;
     smux::config cfg;
     cfg.version = v;
-    cfg.keep_alive_interval = 100ms;
-    cfg.keep_alive_timeout = 300ms;
+    cfg.keep_alive_interval = short_keepalive_interval;
+    cfg.keep_alive_timeout = short_keepalive_timeout;
     cfg.max_receive_buffer = 256 * 1024;
     attacked_session t(ioc, cfg);
     ASSERT_TRUE(t.start());
@@ -312,8 +312,8 @@ TEST_P(library_limits, budget_pause_is_not_a_keepalive_timeout) {
                       "the receive budget spent"));
     t.settle();
     std::uint64_t const received = t.stats().bytes_received;
-    // Five keep-alive timeouts pass without a frame read: the session is paused, not dead.
-    ASSERT_TRUE(t.observe_for(1500ms));
+    // Three keep-alive timeouts pass without a frame read: the session is paused, not dead.
+    ASSERT_TRUE(t.observe_for(3 * short_keepalive_timeout));
     EXPECT_FALSE(t.closed().done) << t.closed().get<0>().message();
     EXPECT_EQ(t.stats().bytes_received, received) << "reading stays paused";
     t.check_bounds();

@@ -36,7 +36,7 @@ class interop_test : public ::testing::TestWithParam<int> {
         return c;
     }
 
-    /// Short keep-alive: a NOP every 100 ms, a timeout after 300 ms.
+    /// Short keep-alive: keepalive_interval and keepalive_timeout (interop_support.hpp).
     [[nodiscard]] smux::config keepalive_config() const {
         smux::config c = base_config();
         c.keep_alive_interval = keepalive_interval;
