@@ -1,7 +1,9 @@
 // The driver between the sans-I/O engine and an Asio transport. All of it runs on the
 // session's strand: transport completions feed the engine, the engine's events complete the
-// parked stream operations, and every step ends by kicking the reader, the writer and the
-// keep-alive timer (each idempotent while already busy).
+// parked stream operations. Every entry into the strand (a transport completion, the timer,
+// an initiating function, a cancellation, a close) changes the engine's state and then ends
+// in `settle`, which does whatever the engine now wants in one fixed order; no entry starts
+// the reader, the writer or the timer by hand.
 
 #include "smux/detail/session_impl.hpp"
 
@@ -94,11 +96,34 @@ session_impl::~session_impl() {
 }
 
 void session_impl::start() {
-    net::dispatch(strand_, [self = shared_from_this()] {
-        self->pump_read();
-        self->pump_write();
-        self->arm_timer();
-    });
+    net::dispatch(strand_, [self = shared_from_this()] { self->settle(); });
+}
+
+// ---- the settle step
+
+void session_impl::settle() {
+    // Work done here may re-enter (an event handler reads a stream, which settles): the
+    // outermost call loops until nothing is left, so inner calls return at once.
+    if (settling_) {
+        return;
+    }
+    settling_ = true;
+    struct reset_flag {
+        bool& flag;
+        ~reset_flag() { flag = false; }
+    } const reset{settling_};
+    bool more = true;
+    while (more) {
+        deliver_events();
+        more = parse_held_bytes();  // their frames raise events and may call for replies
+        flush();
+        more = finish_shutdown_if_flushed() || more;  // ending the session raises events
+    }
+    start_read();
+    if (core_.is_alive()) {
+        arm_timer();
+    }
+    publish_stats();
 }
 
 void session_impl::destroy_parked_ops() noexcept {
@@ -160,24 +185,20 @@ void session_impl::publish_stats() noexcept {
 
 // ---- receive path
 
-void session_impl::pump_read() {
-    bool parsed = false;
-    while (rx_pending_.length > 0 && core_.want_read()) {
-        std::size_t const took = core_.receive(rx_pending_);
-        rx_pending_.offset += static_cast<std::uint32_t>(took);
-        rx_pending_.length -= static_cast<std::uint32_t>(took);
-        if (rx_pending_.length == 0) {
-            rx_pending_.buffer.reset();
-        }
-        drain_events();
-        parsed = true;
+bool session_impl::parse_held_bytes() {
+    if (rx_pending_.length == 0 || !core_.want_read()) {
+        return false;
     }
-    if (parsed) {
-        // Frames parsed from held bytes may call for replies (refusal FINs, window updates)
-        // and change the counters, whoever resumed reading.
-        pump_write();
-        publish_stats();
+    std::size_t const took = core_.receive(rx_pending_);
+    rx_pending_.offset += static_cast<std::uint32_t>(took);
+    rx_pending_.length -= static_cast<std::uint32_t>(took);
+    if (rx_pending_.length == 0) {
+        rx_pending_.buffer.reset();
     }
+    return true;
+}
+
+void session_impl::start_read() {
     if (reading_ || rx_pending_.length > 0 || !core_.is_alive() || !core_.want_read()) {
         return;
     }
@@ -192,6 +213,7 @@ void session_impl::pump_read() {
 void session_impl::on_read_done(error_code ec, std::size_t n) {
     reading_ = false;
     if (!core_.is_alive()) {
+        settle();  // the session ended while the read was pending
         return;
     }
     if (n > 0) {
@@ -200,26 +222,21 @@ void session_impl::on_read_done(error_code ec, std::size_t n) {
         rx_block_->set_size(rx_block_->size() + n);
         std::size_t const took = core_.receive(chunk);
         if (took < n) {
+            // Held until the engine wants to read again (settle parses them then).
             chunk.offset += static_cast<std::uint32_t>(took);
             chunk.length -= static_cast<std::uint32_t>(took);
             rx_pending_ = std::move(chunk);
         }
-        drain_events();
     }
     if (ec && core_.is_alive()) {
         core_.close(map_transport_error(ec));
-        drain_events();
-        return;
     }
-    pump_read();
-    pump_write();
-    arm_timer();
-    publish_stats();
+    settle();
 }
 
 // ---- send path
 
-void session_impl::pump_write() {
+void session_impl::flush() {
     if (writing_ || write_error_ || !core_.want_write()) {
         return;
     }
@@ -240,6 +257,7 @@ void session_impl::on_write_done(error_code ec, std::size_t n) {
     if (!core_.is_alive()) {
         // The borrowed payloads of this write are free now: finish what waited for it.
         fail_deferred_writes();
+        settle();
         return;
     }
     core_.commit_send(n);
@@ -251,12 +269,7 @@ void session_impl::on_write_done(error_code ec, std::size_t n) {
         write_error_deadline_ = core::clock::now() + write_error_grace;
         fail_writes_after_transport_error();
     }
-    drain_events();
-    pump_write();
-    finish_shutdown_if_flushed();
-    pump_read();
-    arm_timer();
-    publish_stats();
+    settle();
 }
 
 // ---- timer: keep-alive ticks and operation deadlines share one steady_timer
@@ -304,9 +317,7 @@ void session_impl::on_timer(std::uint64_t generation) {
     }
     core_.on_timer(now);
     expire_deadlines(now);
-    drain_events();
-    pump_write();
-    arm_timer();
+    settle();
 }
 
 void session_impl::expire_deadlines(core::time_point now) {
@@ -323,17 +334,18 @@ void session_impl::read_parked(stream_state& st) {
         auto& d = st.read_op.data();
         d.deadline = core::clock::now() + cfg_.stream_read_timeout;
         read_deadlines_.push_back(d);
-        arm_timer();
     }
+    settle();
 }
 
-void session_impl::write_parked(stream_state& st) {
+void session_impl::begin_write(stream_state& st) {
     if (cfg_.stream_write_timeout.count() > 0) {
         auto& d = st.write_op.data();
         d.deadline = core::clock::now() + cfg_.stream_write_timeout;
         write_deadlines_.push_back(d);
-        arm_timer();
     }
+    start_write(st);
+    settle();
 }
 
 void session_impl::finish_read(stream_state& st, error_code ec, std::size_t bytes) {
@@ -348,17 +360,9 @@ void session_impl::finish_write(stream_state& st, error_code ec, std::size_t byt
 
 // ---- events
 
-void session_impl::drain_events() {
-    // Handling an event may feed the engine again (new events join the same queue); only the
-    // outermost call drains, so no handler runs while another is half done.
-    if (draining_) {
-        return;
-    }
-    draining_ = true;
-    struct reset_flag {
-        bool& flag;
-        ~reset_flag() { flag = false; }
-    } const reset{draining_};
+void session_impl::deliver_events() {
+    // Handling an event may feed the engine again: new events join the same queue. Only
+    // settle calls this, and settle does not nest, so no event is handled inside another.
     while (auto e = core_.poll_event()) {
         auto* st = static_cast<stream_state*>(e->context);
         switch (e->what) {
@@ -400,7 +404,6 @@ void session_impl::handle_closed(error_code ec) {
     open_.store(false, std::memory_order_release);
     transport_close();
     timer_.cancel();
-    publish_stats();
     // Reads get their buffered data first, then the terminal error.
     for (stream_state* st : live_streams()) {
         complete_read_if_ready(*st);
@@ -421,7 +424,7 @@ void session_impl::handle_closed(error_code ec) {
         wait_ops_.pop_front();
         op.second.complete(ec);
     }
-    finish_shutdown_if_flushed();
+    // Pending shutdowns complete in settle's next step.
 }
 
 void session_impl::fail_writes_after_transport_error() {
@@ -461,8 +464,7 @@ std::optional<stream> session_impl::open_stream(error_code& ec) {
         return std::nullopt;
     }
     auto s = make_stream(*id);
-    pump_write();
-    publish_stats();
+    settle();
     return s;
 }
 
@@ -472,7 +474,7 @@ std::optional<stream> session_impl::try_accept(error_code& ec) {
         return std::nullopt;
     }
     auto s = make_stream(*id);
-    pump_read();  // the accept queue had room again
+    settle();  // the accept queue has room again: reading may resume
     return s;
 }
 
@@ -498,8 +500,8 @@ session_impl::wait_op& session_impl::park_wait_closed(std::uint64_t serial) {
 void session_impl::close(error_code ec) {
     if (core_.is_alive()) {
         core_.close(ec);
-        drain_events();
     }
+    settle();
 }
 
 session_impl::wait_op& session_impl::park_shutdown() {
@@ -510,23 +512,24 @@ void session_impl::begin_shutdown() {
     if (core_.is_alive() && !shutting_down_) {
         shutting_down_ = true;
         core_.shutdown_streams();
-        pump_write();
     }
-    finish_shutdown_if_flushed();
+    settle();
 }
 
-void session_impl::finish_shutdown_if_flushed() {
+bool session_impl::finish_shutdown_if_flushed() {
     if (shutdown_ops_.empty()) {
-        return;
+        return false;
     }
     if (core_.is_alive()) {
         if (write_error_) {
-            close(write_error_);  // nothing more can be flushed
-        } else if (writing_ || core_.want_write()) {
-            return;
-        } else {
-            close(make_error_code(error::session_closed));
+            core_.close(write_error_);  // nothing more can be flushed
+            return true;
         }
+        if (!writing_ && !core_.want_write()) {
+            core_.close(make_error_code(error::session_closed));
+            return true;
+        }
+        return false;
     }
     error_code const ec = core_.terminal_error();
     error_code const result = ec == error::session_closed ? error_code{} : ec;
@@ -535,6 +538,7 @@ void session_impl::finish_shutdown_if_flushed() {
         shutdown_ops_.pop_front();
         op.complete(result);
     }
+    return false;
 }
 
 // ---- stream operations
@@ -544,9 +548,7 @@ session_impl::read_outcome session_impl::try_read(stream_state& st,
     auto const r = core_.read(st.id, buffers);
     switch (r.state) {
         case core::read_result::status::data:
-            pump_read();   // credit came back: reading may resume
-            pump_write();  // and a window update may be due
-            publish_stats();
+            settle();  // credit came back: reading may resume and a window update be due
             return {.bytes = r.bytes};
         case core::read_result::status::end_of_stream:
             return {.ec = net::error::eof};
@@ -581,8 +583,7 @@ void session_impl::start_write(stream_state& st) {
         return;
     }
     if (r.accepted > 0) {
-        d.registered = true;
-        pump_write();
+        d.registered = true;  // settle flushes its frames
     }
     // Otherwise the window is closed: the op stays parked until `writable`.
 }
@@ -603,11 +604,16 @@ void session_impl::complete_write(stream_state& st, std::size_t bytes) {
 void session_impl::shutdown_send(stream_state& st) {
     if (!st.closed) {
         (void)core_.close_write(st.id);
-        pump_write();
     }
+    settle();
 }
 
 void session_impl::cancel_stream(stream_state& st) {
+    cancel_ops(st);
+    settle();
+}
+
+void session_impl::cancel_ops(stream_state& st) {
     if (st.read_op) {
         finish_read(st, net::error::operation_aborted, 0);
     }
@@ -623,8 +629,7 @@ void session_impl::abort_write(stream_state& st, error_code why) {
         // (at write_done) with the count that was sent.
         d.error = why;
         write_deadlines_.erase(d);
-        core_.abort_write(st.id);
-        drain_events();
+        core_.abort_write(st.id);  // its write_done event completes it
     } else {
         finish_write(st, why, 0);
     }
@@ -634,18 +639,14 @@ void session_impl::close_stream(std::shared_ptr<stream_state> const& st) {
     if (st->closed) {
         return;
     }
-    cancel_stream(*st);
+    cancel_ops(*st);
     st->closed = true;
     core_.close_stream(st->id);
-    drain_events();
-    if (st->write_op) {
-        lingering_.push_back(st);  // its frames are in the transport's current write
-    } else {
-        erase_stream_if_done(*st);
-    }
-    pump_write();
-    pump_read();
-    publish_stats();
+    // Kept until its last write completes (its frames may be in the transport's current
+    // write); settle delivers that completion when it is already due.
+    lingering_.push_back(st);
+    settle();
+    erase_stream_if_done(*st);
 }
 
 void session_impl::erase_stream_if_done(stream_state& st) {
@@ -707,6 +708,7 @@ void session_impl::cancel_op(op_kind kind, core::stream_id id, std::uint64_t ser
             }
             break;
     }
+    settle();
 }
 
 }  // namespace smux::detail

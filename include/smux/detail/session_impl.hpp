@@ -98,17 +98,16 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
         std::size_t bytes = 0;
     };
     read_outcome try_read(stream_state& st, std::span<std::span<std::byte> const> buffers);
-    /// Registers the parked st.write_op's buffers with the engine (the op completes
-    /// at once on an error).
-    void start_write(stream_state& st);
+    /// A write op was just parked in `st`: starts its timeout, if any, and registers its
+    /// buffers with the engine (the op completes at once on an error).
+    void begin_write(stream_state& st);
     void shutdown_send(stream_state& st);
     void close_stream(std::shared_ptr<stream_state> const& st);
     void cancel_stream(stream_state& st);
     /// Ends st's write early with `why` (at once, or at write_done once its frames left).
     void abort_write(stream_state& st, error_code why);
-    /// A read (write) op was just parked in `st`: starts its timeout, if any.
+    /// A read op was just parked in `st`: starts its timeout, if any.
     void read_parked(stream_state& st);
-    void write_parked(stream_state& st);
     void cancel_op(op_kind kind, core::stream_id id, std::uint64_t serial,
                    net::cancellation_type type);
 
@@ -130,21 +129,31 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
 
   private:
     stream make_stream(core::stream_id id);
-    void drain_events();
+    /** Ends every entry into the strand: delivers the engine's events, parses held bytes
+        the engine wants now, flushes what it wants to send, finishes a flushed shutdown,
+        starts a transport read if it wants one, re-arms the timer and publishes counters.
+        Each step does nothing when there is nothing to do. */
+    void settle();
+    void deliver_events();
+    /// Feeds bytes held back while the engine did not want to read; true if it parsed any.
+    bool parse_held_bytes();
+    void start_read();
+    void flush();
+    void start_write(stream_state& st);
+    void cancel_ops(stream_state& st);
     void handle_closed(error_code ec);
     void complete_write(stream_state& st, std::size_t bytes);
     void complete_read_if_ready(stream_state& st);
     void retry_write(stream_state& st);
     void fail_deferred_writes();
     void fail_writes_after_transport_error();
-    void pump_read();
-    void pump_write();
     void arm_timer();
     void on_timer(std::uint64_t generation);
     void expire_deadlines(core::time_point now);
     void finish_read(stream_state& st, error_code ec, std::size_t bytes);
     void finish_write(stream_state& st, error_code ec, std::size_t bytes);
-    void finish_shutdown_if_flushed();
+    /// True if it ended the session (the engine then has events to deliver).
+    bool finish_shutdown_if_flushed();
     void publish_stats() noexcept;
     void erase_stream_if_done(stream_state& st);
     [[nodiscard]] std::vector<stream_state*> live_streams() const;
@@ -188,7 +197,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
             streams_open{0}, buffered_bytes{0};
     } stats_;
 
-    bool draining_ = false;
+    bool settling_ = false;
 
     friend class session_registry;
     std::shared_ptr<class session_registry> registry_;

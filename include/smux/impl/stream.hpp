@@ -150,8 +150,7 @@ struct initiate_write_some {
             d.serial = serial;
             d.buffers = spans;
             d.buffer_count = count;
-            s->write_parked(*st);
-            s->start_write(*st);
+            s->begin_write(*st);
         });
     }
 };
