@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpus: frame sequences of both protocol versions (the exchanges of
-PROTOCOL.md section 12, window updates, bulk data, malformed frames), each file named by the
+docs/protocol.md §12, window updates, bulk data, malformed frames), each file named by the
 SHA-256 of its content. Deterministic: rerunning reproduces the same files."""
 import hashlib
 import os

@@ -1,5 +1,5 @@
 // The inbound half of the engine: parses frames from connection bytes and applies the
-// receiver rules of the Go reference (PROTOCOL.md section 4), with its newest validation.
+// receiver rules of the Go reference (docs/protocol.md §4), with its newest validation.
 
 #include <algorithm>
 #include <bit>

@@ -1,4 +1,4 @@
-// Flow control (PROTOCOL.md section 6): the session-wide receive budget of both versions, the
+// Flow control (docs/protocol.md §6): the session-wide receive budget of both versions, the
 // per-stream windows of version 2 on the sending and on the receiving side, and their u32
 // wrap-around.
 
@@ -459,7 +459,7 @@ TEST(window_v2, sending_past_the_initial_window_ends_the_session) {
 
 TEST(window_v2, overrun_is_judged_against_the_initial_window_before_any_update) {
     // Before this side's first UPD the peer's window is the constant 262144, whatever this
-    // side's max_stream_buffer (PROTOCOL.md 6.2): one byte more is an overrun.
+    // side's max_stream_buffer (docs/protocol.md §6.2): one byte more is an overrun.
     v2_receiver r(1 << 20);
     for (int i = 0; i < 8; ++i) {
         r.push(32'768);

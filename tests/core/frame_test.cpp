@@ -1,4 +1,4 @@
-// Frame codec against the byte vectors of PROTOCOL.md section 12 (emitted by the Go reference).
+// Frame codec against the byte vectors of docs/protocol.md §12 (emitted by the Go reference).
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Keep-alive with a fake clock (PROTOCOL.md section 7): a NOP every interval on a fixed
+// Keep-alive with a fake clock (docs/protocol.md §7): a NOP every interval on a fixed
 // ticker, a liveness check every timeout, no timeout while reading is paused by our own flow
 // control, nothing at all when keep-alive is disabled.
 

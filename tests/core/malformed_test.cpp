@@ -1,4 +1,4 @@
-// Malformed input (PROTOCOL.md section 9, newest Go rules): each ends the session with its own
+// Malformed input (docs/protocol.md §9, newest Go rules): each ends the session with its own
 // error and a `closed` event, nothing after the bad header is acted on, and the session's end
 // is visible through every later call.
 
@@ -130,7 +130,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](auto const& param_info) { return std::string(param_info.param.name); });
 
 TEST(protocol_error, hidden_frames_inside_a_bad_payload_are_not_acted_on) {
-    // v1.5.16 parsed this payload as a SYN for stream 5 (PROTOCOL.md 9); the newest rules fail.
+    // v1.5.16 parsed this payload as a SYN for stream 5 (docs/protocol.md §9); the newest rules
+    // fail.
     session s(role::server, make_config(1), t0);
     bytes const in = raw_header(1, 0, 8, 3) + syn(1, 5);
     EXPECT_EQ(feed(s, in), in.size());

@@ -375,7 +375,7 @@ TEST(pair, stream_opened_by_either_side_reaches_the_other) {
 
 TEST(pair, a_stalled_stream_does_not_stall_the_others_in_v2) {
     // One stream's reader never reads: its sender stops at the window; another stream of the
-    // same session keeps flowing (PROTOCOL.md 6.1, bounded by v2 windows).
+    // same session keeps flowing (docs/protocol.md §6.1, bounded by v2 windows).
     core_pair p(make_config(2), 5);
     auto const stalled = *open(p.client);
     auto const live = *open(p.client);

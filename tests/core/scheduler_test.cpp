@@ -1,4 +1,4 @@
-// Send scheduling (PROTOCOL.md section 10): control frames before queued data, round-robin
+// Send scheduling (docs/protocol.md §10): control frames before queued data, round-robin
 // data across streams, FIN behind its stream's data, frames within max_frame_size, partial
 // commits, write completion, abort, and a gather list that borrows the caller's bytes.
 
@@ -25,7 +25,8 @@ bool is_control(command c) {
     return c == command::syn || c == command::nop || c == command::upd;
 }
 
-/// Every frame carries the session version and a well-formed length (PROTOCOL.md 11.6).
+/// Every frame carries the session version and a well-formed length (docs/protocol.md §11,
+/// items 1, 4 and 6).
 void expect_well_formed(std::vector<parsed_frame> const& frames, int version,
                         std::size_t max_frame_size) {
     for (auto const& f : frames) {

@@ -1,5 +1,5 @@
-// The engine against the exchanges of PROTOCOL.md section 12, stream-id allocation, and the
-// receiver rules for SYN, PSH and FIN (PROTOCOL.md sections 3 to 5).
+// The engine against the exchanges of docs/protocol.md §12, stream-id allocation, and the
+// receiver rules for SYN, PSH and FIN (docs/protocol.md §3 to §5).
 
 #include <gtest/gtest.h>
 
@@ -271,7 +271,8 @@ TEST(stream_ids, exhausted_from_the_start_when_the_last_id_was_used) {
 }
 
 TEST(stream_ids, open_registers_the_stream_before_its_syn_leaves) {
-    // An instant reply to a SYN still in the send batch must reach the stream (PROTOCOL.md 4).
+    // An instant reply to a SYN still in the send batch must reach the stream
+    // (docs/protocol.md §4).
     session client(role::client, make_config(1), t0);
     auto const id = open(client);
     ASSERT_TRUE(id);
@@ -301,7 +302,7 @@ TEST(syn, duplicate_is_ignored) {
 }
 
 TEST(syn, an_id_forgotten_after_close_can_be_opened_again_by_the_peer) {
-    // Go keeps no record of closed ids (PROTOCOL.md 4): the new SYN makes a fresh stream.
+    // Go keeps no record of closed ids (docs/protocol.md §4): the new SYN makes a fresh stream.
     session server(role::server, make_config(1), t0);
     ASSERT_EQ(feed(server, syn(1, 3) + psh(1, 3, "old") + fin(1, 3)), 27U);
     ASSERT_EQ(accept(server), 3U);

@@ -756,7 +756,7 @@ TEST_P(hostile, half_open_peer_is_timed_out) {
 }
 
 // Slowloris: a PSH header announcing 65535 bytes, then one payload byte every 100 ms.
-// Outcome (Go's rule, PROTOCOL.md section 7): liveness counts complete frame headers, not
+// Outcome (Go's rule, docs/protocol.md §7): liveness counts complete frame headers, not
 // bytes, so the session is ended by keep-alive (short_keepalive) while bytes still arrive. The
 // partial frame costs no more than one receive block; other sessions are unaffected.
 TEST_P(hostile, slowloris_is_ended_by_keepalive_while_bytes_still_arrive) {
