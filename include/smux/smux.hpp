@@ -3,6 +3,7 @@
 
 // Everything a user of the Asio front end needs.
 #include "smux/config.hpp"
+#include "smux/counters.hpp"
 #include "smux/error.hpp"
 #include "smux/session.hpp"
 #include "smux/stream.hpp"

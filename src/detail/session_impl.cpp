@@ -153,34 +153,11 @@ std::vector<stream_state*> session_impl::live_streams() const {
 }
 
 session_stats session_impl::stats() const noexcept {
-    auto ld = [](std::atomic<std::uint64_t> const& a) { return a.load(std::memory_order_relaxed); };
-    return session_stats{
-        .bytes_received = ld(stats_.bytes_received),
-        .bytes_sent = ld(stats_.bytes_sent),
-        .frames_received = ld(stats_.frames_received),
-        .frames_sent = ld(stats_.frames_sent),
-        .streams_opened = ld(stats_.streams_opened),
-        .streams_accepted = ld(stats_.streams_accepted),
-        .streams_refused = ld(stats_.streams_refused),
-        .streams_open = ld(stats_.streams_open),
-        .buffered_bytes = ld(stats_.buffered_bytes),
-    };
+    return stats_.load();
 }
 
 void session_impl::publish_stats() noexcept {
-    auto const c = core_.counters();
-    auto st = [](std::atomic<std::uint64_t>& a, std::uint64_t v) {
-        a.store(v, std::memory_order_relaxed);
-    };
-    st(stats_.bytes_received, c.bytes_received);
-    st(stats_.bytes_sent, c.bytes_sent);
-    st(stats_.frames_received, c.frames_received);
-    st(stats_.frames_sent, c.frames_sent);
-    st(stats_.streams_opened, c.streams_opened);
-    st(stats_.streams_accepted, c.streams_accepted);
-    st(stats_.streams_refused, c.streams_refused);
-    st(stats_.streams_open, c.streams_open);
-    st(stats_.buffered_bytes, c.buffered_bytes);
+    stats_.publish(core_.counters());
 }
 
 // ---- receive path

@@ -23,7 +23,6 @@ enum class command : std::uint8_t {
 
 inline constexpr std::size_t header_size = 8;
 inline constexpr std::size_t update_payload_size = 8;
-inline constexpr std::size_t max_payload_size = 65'535;
 
 struct frame_header {
     std::uint8_t version = 1;

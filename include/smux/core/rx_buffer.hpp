@@ -83,10 +83,6 @@ struct rx_chunk {
     rx_buffer_ptr buffer;
     std::uint32_t offset = 0;
     std::uint32_t length = 0;
-
-    [[nodiscard]] std::span<std::byte const> bytes() const noexcept {
-        return {buffer->data() + offset, length};
-    }
 };
 
 }  // namespace smux::core

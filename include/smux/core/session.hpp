@@ -11,6 +11,7 @@
 #include "smux/config.hpp"
 #include "smux/core/frame.hpp"
 #include "smux/core/rx_buffer.hpp"
+#include "smux/counters.hpp"
 #include "smux/error.hpp"
 
 /** The sans-I/O smux engine: bytes and time in, bytes and events out.
@@ -67,19 +68,8 @@ struct write_result {
     error_code ec;
 };
 
-/// Counters of a session, cumulative unless said otherwise.
-struct session_counters {
-    std::uint64_t bytes_received = 0;  ///< connection bytes consumed by `receive`
-    std::uint64_t bytes_sent = 0;      ///< connection bytes committed by `commit_send`
-    std::uint64_t frames_received = 0;
-    std::uint64_t frames_sent = 0;
-    std::uint64_t streams_opened = 0;    ///< by this side
-    std::uint64_t streams_accepted = 0;  ///< opened by the peer and queued for accept
-    std::uint64_t streams_refused = 0;   ///< peer SYNs answered with FIN (max_streams)
-    std::uint64_t streams_open = 0;      ///< now: streams in the table
-    std::uint64_t buffered_bytes = 0;    ///< now: received payload not yet read
-    std::uint64_t pinned_bytes = 0;      ///< now: memory the buffered payload keeps alive
-};
+/// The engine's counters: the one counters type of the library (smux/counters.hpp).
+using smux::session_counters;
 
 class session_state;
 

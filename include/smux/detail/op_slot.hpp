@@ -136,7 +136,7 @@ class op_slot<void(Args...), Data> {
     [[nodiscard]] Data& data() noexcept { return op_->data; }
     [[nodiscard]] Data const& data() const noexcept { return op_->data; }
 
-    [[nodiscard]] bool engaged() const noexcept { return op_ != nullptr; }
+    /// Engaged: an operation is parked.
     explicit operator bool() const noexcept { return op_ != nullptr; }
 
   private:

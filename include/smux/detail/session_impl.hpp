@@ -15,32 +15,11 @@
 #include "smux/config.hpp"
 #include "smux/core/session.hpp"
 #include "smux/detail/asio_compat.hpp"
+#include "smux/detail/counters_snapshot.hpp"
 #include "smux/detail/op_slot.hpp"
 #include "smux/detail/stream_state.hpp"
 #include "smux/error.hpp"
-
-namespace smux {
-
-template <class Executor>
-class basic_stream;
-
-/// A stream handle on the session's strand; every session hands out this type.
-using stream = basic_stream<net::any_io_executor>;
-
-/// Counters of one session, readable from any thread.
-struct session_stats {
-    std::uint64_t bytes_received = 0;  ///< connection bytes, headers included
-    std::uint64_t bytes_sent = 0;
-    std::uint64_t frames_received = 0;
-    std::uint64_t frames_sent = 0;
-    std::uint64_t streams_opened = 0;    ///< by this side
-    std::uint64_t streams_accepted = 0;  ///< opened by the peer
-    std::uint64_t streams_refused = 0;   ///< peer streams refused (max_streams)
-    std::uint64_t streams_open = 0;      ///< now
-    std::uint64_t buffered_bytes = 0;    ///< now: received, not yet read
-};
-
-}  // namespace smux
+#include "smux/fwd.hpp"
 
 namespace smux::detail {
 
@@ -191,11 +170,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     std::atomic<std::uint64_t> serial_{0};
     std::atomic<bool> open_{true};
 
-    struct atomic_stats {
-        std::atomic<std::uint64_t> bytes_received{0}, bytes_sent{0}, frames_received{0},
-            frames_sent{0}, streams_opened{0}, streams_accepted{0}, streams_refused{0},
-            streams_open{0}, buffered_bytes{0};
-    } stats_;
+    counters_snapshot stats_;
 
     bool settling_ = false;
 

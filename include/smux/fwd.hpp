@@ -1,0 +1,21 @@
+#ifndef SMUX_FWD_HPP
+#define SMUX_FWD_HPP
+
+#include "smux/counters.hpp"
+#include "smux/detail/asio_compat.hpp"
+
+namespace smux {
+
+template <class Executor>
+class basic_stream;
+
+/// A stream handle on the session's strand; every session hands out this type
+/// (smux/stream.hpp defines it).
+using stream = basic_stream<net::any_io_executor>;
+
+template <class NextLayer>
+class basic_session;
+
+}  // namespace smux
+
+#endif
