@@ -9,6 +9,7 @@
 
 namespace smux::core {
 
+using detail::frame_parser;
 using detail::stream_record;
 
 bool session_state::reading_paused() const noexcept {
@@ -95,121 +96,114 @@ std::size_t session_state::receive(rx_chunk const& in) {
     std::byte const* base = in.buffer->data() + in.offset;
     std::size_t pos = 0;
     while (pos < total && alive_) {
-        switch (parse_) {
-            case parse_state::header: {
-                if (staged_ == 0 && reading_paused()) {
+        switch (parser_.next()) {
+            case frame_parser::part::header:
+                if (parser_.between_frames() && reading_paused()) {
                     counters_.bytes_received += pos;
-                    return pos;
+                    return pos;  // the caller keeps the rest and offers it again later
                 }
-                std::size_t const take = std::min(header_size - staged_, total - pos);
-                std::memcpy(staging_.data() + staged_, base + pos, take);
-                staged_ += take;
-                pos += take;
-                if (staged_ < header_size) {
-                    break;
-                }
-                staged_ = 0;
-                current_ = decode_header(staging_);
-                ++counters_.frames_received;
-                frame_seen_ = true;
-                if (auto ec = validate_header(current_, cfg_.version)) {
-                    close(ec);
-                    break;
-                }
-                stream_id const sid = current_.sid;
-                switch (current_.cmd) {
-                    case command::nop:
-                        break;
-                    case command::syn: {
-                        if (sid == 0 || is_own_parity(role_, sid)) {
-                            fail(error::invalid_stream_id);
-                            break;
-                        }
-                        if (streams_.contains(sid)) {
-                            break;  // duplicate SYN: ignored (Go)
-                        }
-                        if (streams_.size() >= static_cast<std::size_t>(cfg_.max_streams)) {
-                            refusals_.push_back(sid);
-                            ++counters_.streams_refused;
-                            break;
-                        }
-                        stream_record& s = create_stream(sid);
-                        s.in_backlog = true;
-                        backlog_.push_back(sid);
-                        ++counters_.streams_accepted;
-                        if (accept_waiting_) {
-                            accept_waiting_ = false;
-                            emit({.what = event::kind::incoming, .id = sid});
-                        }
-                        break;
-                    }
-                    case command::fin:
-                        if (stream_record* s = find_live(sid); s != nullptr && !s->remote_fin) {
-                            s->remote_fin = true;
-                            if (s->want_readable) {
-                                s->want_readable = false;
-                                emit({.what = event::kind::readable,
-                                      .id = sid,
-                                      .context = s->context});
-                            }
-                        }
-                        break;
-                    case command::psh:
-                        payload_left_ = current_.length;
-                        if (payload_left_ > 0) {
-                            parse_ = parse_state::payload;
-                        }
-                        break;
-                    case command::upd:
-                        parse_ = parse_state::update;
-                        break;
+                if (parser_.gather(base, pos, total)) {
+                    on_header(parser_.start_frame());
                 }
                 break;
-            }
-            case parse_state::payload: {
-                std::size_t const n = std::min(payload_left_, total - pos);
-                deliver(current_.sid, in, pos, n);
+            case frame_parser::part::payload: {
+                std::size_t const n = parser_.take_payload(total - pos);
+                deliver(parser_.current().sid, in, pos, n);
                 pos += n;
-                payload_left_ -= n;
-                if (payload_left_ == 0) {
-                    parse_ = parse_state::header;
-                }
                 break;
             }
-            case parse_state::update: {
-                std::size_t const take = std::min(update_payload_size - staged_, total - pos);
-                std::memcpy(staging_.data() + staged_, base + pos, take);
-                staged_ += take;
-                pos += take;
-                if (staged_ < update_payload_size) {
-                    break;
-                }
-                staged_ = 0;
-                parse_ = parse_state::header;
-                window_update const u = decode_update(staging_);
-                stream_record* s = find_live(current_.sid);
-                if (s == nullptr) {
-                    break;  // unknown stream: ignored (Go)
-                }
-                s->peer_consumed = u.consumed;
-                s->peer_window = u.window;
-                // Nobody can have consumed bytes that were never handed to the transport.
-                // (Committed bytes would be too strict: a transport write may deliver its first
-                // bytes, and the peer acknowledge them, before the write completes.)
-                if (static_cast<std::int32_t>(s->sent_framed - s->peer_consumed) < 0) {
-                    fail(error::invalid_window_update);
-                    break;
-                }
-                if (s->want_writable && send_allowance(*s) > 0) {
-                    s->want_writable = false;
-                    emit({.what = event::kind::writable, .id = s->id, .context = s->context});
+            case frame_parser::part::update:
+                if (parser_.gather(base, pos, total)) {
+                    parser_.end_update();
+                    on_update(parser_.current().sid,
+                              decode_update(std::span<std::byte const, update_payload_size>(
+                                  parser_.staged().data(), update_payload_size)));
                 }
                 break;
-            }
         }
     }
     counters_.bytes_received += pos;
     return alive_ ? pos : total;
+}
+
+void session_state::on_header(frame_header const& h) {
+    ++counters_.frames_received;
+    frame_seen_ = true;
+    if (auto ec = validate_header(h, cfg_.version)) {
+        close(ec);
+        return;
+    }
+    switch (h.cmd) {
+        case command::nop:
+            break;
+        case command::syn:
+            on_syn(h.sid);
+            break;
+        case command::fin:
+            on_fin(h.sid);
+            break;
+        case command::psh:
+            parser_.expect_payload();
+            break;
+        case command::upd:
+            parser_.expect_update();
+            break;
+    }
+}
+
+void session_state::on_syn(stream_id sid) {
+    if (sid == 0 || is_own_parity(role_, sid)) {
+        fail(error::invalid_stream_id);
+        return;
+    }
+    if (streams_.contains(sid)) {
+        return;  // duplicate SYN: ignored (Go)
+    }
+    if (streams_.size() >= static_cast<std::size_t>(cfg_.max_streams)) {
+        refusals_.push_back(sid);
+        ++counters_.streams_refused;
+        return;
+    }
+    stream_record& s = create_stream(sid);
+    s.in_backlog = true;
+    backlog_.push_back(sid);
+    ++counters_.streams_accepted;
+    if (accept_waiting_) {
+        accept_waiting_ = false;
+        emit({.what = event::kind::incoming, .id = sid});
+    }
+}
+
+void session_state::on_fin(stream_id sid) {
+    stream_record* s = find_live(sid);
+    if (s == nullptr || s->remote_fin) {
+        return;  // unknown stream or duplicate FIN: ignored (Go)
+    }
+    s->remote_fin = true;
+    if (s->want_readable) {
+        s->want_readable = false;
+        emit({.what = event::kind::readable, .id = sid, .context = s->context});
+    }
+}
+
+void session_state::on_update(stream_id sid, window_update const& u) {
+    stream_record* s = find_live(sid);
+    if (s == nullptr) {
+        return;  // unknown stream: ignored (Go)
+    }
+    s->peer_consumed = u.consumed;
+    s->peer_window = u.window;
+    // Nobody can have consumed bytes that were never handed to the transport. (Committed
+    // bytes would be too strict: a transport write may deliver its first bytes, and the peer
+    // acknowledge them, before the write completes.)
+    if (static_cast<std::int32_t>(s->sent_framed - s->peer_consumed) < 0) {
+        fail(error::invalid_window_update);
+        return;
+    }
+    if (s->want_writable && send_allowance(*s) > 0) {
+        s->want_writable = false;
+        emit({.what = event::kind::writable, .id = s->id, .context = s->context});
+    }
 }
 
 }  // namespace smux::core

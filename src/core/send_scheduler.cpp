@@ -21,168 +21,133 @@ constexpr std::size_t arena_reserve = 16;   // room kept for one more frame's he
 }  // namespace
 
 bool session_state::want_write() const noexcept {
-    if (segment_head_ < segments_.size()) {
+    if (batch_.unsent()) {
         return true;
     }
     return alive_ && (nop_pending_ || !refusals_.empty() || !ctrl_.empty() || !data_.empty());
 }
 
 std::span<std::span<std::byte const> const> session_state::prepare_send() {
-    if (segment_head_ < segments_.size()) {
-        return std::span(segments_).subspan(segment_head_);
+    if (batch_.unsent()) {
+        return batch_.unsent_segments();
     }
-    segments_.clear();
-    segment_head_ = 0;
-    frames_.clear();
-    frame_head_ = 0;
-    arena_used_ = 0;
-    batch_total_ = 0;
-    batch_committed_ = 0;
+    batch_.clear();
     if (!alive_) {
         return {};
     }
+    put_control_frames();
+    put_data_frames();
+    return batch_.unsent_segments();
+}
 
-    // Appends arena bytes as a segment, merged with the previous one when contiguous.
-    auto add_arena_segment = [&](std::size_t offset, std::size_t n) {
-        std::byte const* p = arena_.data() + offset;
-        if (!segments_.empty() && segments_.back().data() + segments_.back().size() == p) {
-            segments_.back() = {segments_.back().data(), segments_.back().size() + n};
-        } else {
-            segments_.emplace_back(p, n);
-        }
-        batch_total_ += n;
-    };
-    auto arena_room = [&] { return arena_.size() - arena_used_; };
-    auto put_header = [&](command cmd, stream_id sid, std::uint16_t length) {
-        std::size_t const at = arena_used_;
-        encode_header({.version = static_cast<std::uint8_t>(cfg_.version),
-                       .cmd = cmd,
-                       .length = length,
-                       .sid = sid},
-                      std::span<std::byte, header_size>(arena_.data() + at, header_size));
-        arena_used_ += header_size;
-        add_arena_segment(at, header_size);
-    };
-    auto segments_full = [&] { return segments_.size() + 3 > opts_.max_batch_segments; };
+frame_header session_state::header(command cmd, stream_id sid, std::size_t length) const noexcept {
+    return {.version = static_cast<std::uint8_t>(cfg_.version),
+            .cmd = cmd,
+            .length = static_cast<std::uint16_t>(length),
+            .sid = sid};
+}
 
-    // ---- control frames
+// NOP, refusal FINs, then each queued stream's SYN and window update.
+void session_state::put_control_frames() {
     if (nop_pending_) {
         nop_pending_ = false;
-        put_header(command::nop, 0, 0);
-        frames_.push_back({nullptr, batch_total_, false, false});
+        batch_.put_header(header(command::nop, 0, 0));
+        batch_.end_frame(nullptr, false, false);
     }
     std::size_t refused = 0;
-    while (refused < refusals_.size() && arena_room() >= arena_reserve + header_size) {
-        put_header(command::fin, refusals_[refused++], 0);
-        frames_.push_back({nullptr, batch_total_, true, false});
+    while (refused < refusals_.size() && batch_.arena_room() >= arena_reserve + header_size) {
+        batch_.put_header(header(command::fin, refusals_[refused++], 0));
+        batch_.end_frame(nullptr, true, false);
     }
     refusals_.erase(refusals_.begin(), refusals_.begin() + static_cast<std::ptrdiff_t>(refused));
-    while (!ctrl_.empty() && arena_room() >= arena_reserve + header_size + update_payload_size) {
+    while (!ctrl_.empty() &&
+           batch_.arena_room() >= arena_reserve + header_size + update_payload_size) {
         stream_record& s = *ctrl_.pop_front();
         if (s.syn_pending) {
             s.syn_pending = false;
-            put_header(command::syn, s.id, 0);
+            batch_.put_header(header(command::syn, s.id, 0));
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, false, false});
+            batch_.end_frame(&s, false, false);
         }
         if (s.upd_pending && !s.closed) {
             s.upd_pending = false;
-            put_header(command::upd, s.id, static_cast<std::uint16_t>(update_payload_size));
-            std::size_t const at = arena_used_;
-            auto const window = s.window;
-            if (static_cast<std::int32_t>(s.upd_consumed + window - s.granted) > 0) {
-                s.granted = s.upd_consumed + window;
-            }
-            encode_update(
-                {.consumed = s.upd_consumed, .window = window},
-                std::span<std::byte, update_payload_size>(arena_.data() + at, update_payload_size));
-            arena_used_ += update_payload_size;
-            add_arena_segment(at, update_payload_size);
-            ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, false, false});
+            put_update(s);
         }
     }
+}
 
-    // ---- data frames, round-robin across streams
-    auto const max_frame = static_cast<std::size_t>(cfg_.max_frame_size);
-    while (!data_.empty() && batch_total_ < opts_.max_batch_bytes && !segments_full() &&
-           arena_room() >= arena_reserve + small_payload) {
+void session_state::put_update(stream_record& s) {
+    batch_.put_header(header(command::upd, s.id, update_payload_size));
+    auto const window = s.window;
+    if (static_cast<std::int32_t>(s.upd_consumed + window - s.granted) > 0) {
+        s.granted = s.upd_consumed + window;
+    }
+    batch_.put_update({.consumed = s.upd_consumed, .window = window});
+    ++s.frames_in_flight;
+    batch_.end_frame(&s, false, false);
+}
+
+// One frame per stream per round: a PSH of the stream's write, or its FIN after the data.
+void session_state::put_data_frames() {
+    auto segments_full = [this] { return batch_.segment_count() + 3 > opts_.max_batch_segments; };
+    while (!data_.empty() && batch_.total() < opts_.max_batch_bytes && !segments_full() &&
+           batch_.arena_room() >= arena_reserve + small_payload) {
         stream_record& s = *data_.pop_front();
         if (s.has_unframed_data()) {
-            detail::write_cursor& w = *s.write;
-            std::size_t const want =
-                std::min({w.accepted - w.framed, max_frame, opts_.max_batch_bytes - batch_total_});
-            std::size_t const header_at = arena_used_;
-            arena_used_ += header_size;
-            add_arena_segment(header_at, header_size);
-            std::size_t got = 0;
-            while (got < want) {
-                std::span<std::byte const> piece = w.src[w.src_index].subspan(w.src_offset);
-                piece = piece.first(std::min(piece.size(), want - got));
-                if (piece.size() <= small_payload && arena_room() >= piece.size() + arena_reserve) {
-                    std::size_t const at = arena_used_;
-                    std::memcpy(arena_.data() + at, piece.data(), piece.size());
-                    arena_used_ += piece.size();
-                    add_arena_segment(at, piece.size());
-                } else if (segments_.size() < opts_.max_batch_segments) {
-                    segments_.push_back(piece);
-                    batch_total_ += piece.size();
-                } else {
-                    break;
-                }
-                got += piece.size();
-                w.src_offset += piece.size();
-                if (w.src_offset == w.src[w.src_index].size()) {
-                    ++w.src_index;
-                    w.src_offset = 0;
-                }
-            }
-            encode_header(
-                {.version = static_cast<std::uint8_t>(cfg_.version),
-                 .cmd = command::psh,
-                 .length = static_cast<std::uint16_t>(got),
-                 .sid = s.id},
-                std::span<std::byte, header_size>(arena_.data() + header_at, header_size));
-            w.framed += got;
-            s.sent_framed += static_cast<std::uint32_t>(got);
-            ++s.frames_in_flight;
-            ++w.frames_in_flight;
-            frames_.push_back({&s, batch_total_, false, true});
+            put_psh(s);
         } else if (s.fin_requested && !s.fin_framed) {
             s.fin_framed = true;
-            put_header(command::fin, s.id, 0);
+            batch_.put_header(header(command::fin, s.id, 0));
             ++s.frames_in_flight;
-            frames_.push_back({&s, batch_total_, true, false});
+            batch_.end_frame(&s, true, false);
         }
         if (s.has_data_work()) {
             data_.push_back(s);
         }
     }
-    return segments_;
+}
+
+void session_state::put_psh(stream_record& s) {
+    detail::write_cursor& w = *s.write;
+    std::size_t const want =
+        std::min({w.accepted - w.framed, static_cast<std::size_t>(cfg_.max_frame_size),
+                  opts_.max_batch_bytes - batch_.total()});
+    std::size_t const header_at = batch_.put_header(header(command::psh, s.id, 0));
+    std::size_t got = 0;
+    while (got < want) {
+        std::span<std::byte const> piece = w.src[w.src_index].subspan(w.src_offset);
+        piece = piece.first(std::min(piece.size(), want - got));
+        if (piece.size() <= small_payload && batch_.arena_room() >= piece.size() + arena_reserve) {
+            batch_.copy_payload(piece);
+        } else if (batch_.segment_count() < opts_.max_batch_segments) {
+            batch_.add_view(piece);
+        } else {
+            break;
+        }
+        got += piece.size();
+        w.src_offset += piece.size();
+        if (w.src_offset == w.src[w.src_index].size()) {
+            ++w.src_index;
+            w.src_offset = 0;
+        }
+    }
+    batch_.rewrite_header(header_at, header(command::psh, s.id, got));
+    w.framed += got;
+    s.sent_framed += static_cast<std::uint32_t>(got);
+    ++s.frames_in_flight;
+    ++w.frames_in_flight;
+    batch_.end_frame(&s, false, true);
 }
 
 void session_state::commit_send(std::size_t n) {
-    if (n == 0 || segment_head_ >= segments_.size()) {
+    if (n == 0 || !batch_.unsent()) {
         return;
     }
     counters_.bytes_sent += n;
-    batch_committed_ += n;
-    std::size_t left = n;
-    while (left > 0 && segment_head_ < segments_.size()) {
-        auto& seg = segments_[segment_head_];
-        if (left >= seg.size()) {
-            left -= seg.size();
-            ++segment_head_;
-        } else {
-            seg = seg.subspan(left);
-            left = 0;
-        }
-    }
-    while (frame_head_ < frames_.size() && frames_[frame_head_].end <= batch_committed_) {
-        frame_record const f = frames_[frame_head_++];
+    batch_.commit(n, [this](detail::send_batch::frame_record const& f) {
         ++counters_.frames_sent;
         if (f.stream == nullptr) {
-            continue;
+            return;
         }
         stream_record& s = *f.stream;
         --s.frames_in_flight;
@@ -194,7 +159,7 @@ void session_state::commit_send(std::size_t n) {
             finish_write_if_done(s);
         }
         maybe_forget(s);
-    }
+    });
 }
 
 }  // namespace smux::core

@@ -17,14 +17,13 @@ constexpr std::size_t min_pinned_limit = 256 * 1024;
 
 session_state::session_state(role r, config const& cfg, time_point now,
                              session::options const& opts)
-    : cfg_(cfg), role_(r), opts_(opts), last_id_(r == role::client ? 1 : 0) {
+    : cfg_(cfg), role_(r), opts_(opts), last_id_(r == role::client ? 1 : 0), batch_(arena_bytes) {
     validate_or_throw(cfg_);
     max_pinned_ =
         opts_.max_pinned_bytes != 0
             ? opts_.max_pinned_bytes
             : std::max(2 * static_cast<std::size_t>(cfg_.max_receive_buffer), min_pinned_limit);
     opts_.max_batch_segments = std::max<std::size_t>(opts_.max_batch_segments, 4);
-    arena_.resize(arena_bytes);
     spare_write_cursors_.reserve(max_spare_write_cursors);
     next_ping_ = now + cfg_.keep_alive_interval;
     next_check_ = now + cfg_.keep_alive_timeout;
@@ -47,10 +46,7 @@ void session_state::close(error_code ec) {
     }
     // The batch being written is abandoned: no frame of it counts as sent. Its arena stays
     // allocated because the transport may still be reading it.
-    segments_.clear();
-    segment_head_ = 0;
-    frames_.clear();
-    frame_head_ = 0;
+    batch_.clear();
     for (auto it = streams_.begin(); it != streams_.end();) {
         auto& s = it->second;
         s.frames_in_flight = 0;

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "frame_parser.hpp"
+#include "send_batch.hpp"
 #include "smux/core/session.hpp"
 #include "stream_record.hpp"
 
@@ -24,11 +26,23 @@ class session_state {
     // receive.cpp
     std::size_t receive(rx_chunk const& bytes);
     [[nodiscard]] bool reading_paused() const noexcept;
+    /// One handler per received command (PSH payload goes to `deliver`).
+    void on_header(frame_header const& h);
+    void on_syn(stream_id sid);
+    void on_fin(stream_id sid);
+    void on_update(stream_id sid, window_update const& u);
 
     // send_scheduler.cpp
     std::span<std::span<std::byte const> const> prepare_send();
     void commit_send(std::size_t n);
     [[nodiscard]] bool want_write() const noexcept;
+    /// The steps of prepare_send.
+    void put_control_frames();
+    void put_update(detail::stream_record& s);
+    void put_data_frames();
+    void put_psh(detail::stream_record& s);
+    [[nodiscard]] frame_header header(command cmd, stream_id sid,
+                                      std::size_t length) const noexcept;
 
     // streams.cpp
     std::optional<stream_id> open_stream(error_code& ec);
@@ -67,13 +81,8 @@ class session_state {
     std::size_t pinned_ = 0;
     std::size_t max_pinned_ = 0;
 
-    // inbound frame parser
-    enum class parse_state : std::uint8_t { header, payload, update };
-    parse_state parse_ = parse_state::header;
-    std::array<std::byte, header_size> staging_{};
-    std::size_t staged_ = 0;
-    frame_header current_;
-    std::size_t payload_left_ = 0;
+    // inbound
+    detail::frame_parser parser_;
 
     // outbound
     detail::control_queue ctrl_;
@@ -85,20 +94,7 @@ class session_state {
     std::vector<std::unique_ptr<detail::write_cursor>> spare_write_cursors_;
     static constexpr std::size_t max_spare_write_cursors = 64;
 
-    struct frame_record {
-        detail::stream_record* stream;  ///< null for frames of no stream (NOP, refusal FIN)
-        std::size_t end;                ///< batch offset just past the frame
-        bool is_fin;
-        bool is_write_data;  ///< a PSH frame of the stream's current write
-    };
-    std::vector<std::byte> arena_;  ///< headers and small payloads of the current batch
-    std::size_t arena_used_ = 0;
-    std::vector<std::span<std::byte const>> segments_;
-    std::size_t segment_head_ = 0;
-    std::vector<frame_record> frames_;
-    std::size_t frame_head_ = 0;
-    std::size_t batch_total_ = 0;
-    std::size_t batch_committed_ = 0;
+    detail::send_batch batch_;
 
     // keep-alive
     time_point next_ping_;
