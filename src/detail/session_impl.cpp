@@ -23,6 +23,18 @@ constexpr std::size_t rx_min_read = 4 * 1024;
 /// frames in our receive queue; they take microseconds to read).
 constexpr auto write_error_grace = std::chrono::seconds(1);
 
+/// Completes and removes the parked session operation with this serial, if still parked.
+template <class Ops, class... Args>
+void complete_by_serial(Ops& ops, std::uint64_t serial, Args&&... args) {
+    auto it =
+        std::find_if(ops.begin(), ops.end(), [serial](auto const& p) { return p.first == serial; });
+    if (it != ops.end()) {
+        auto op = std::move(*it);
+        ops.erase(it);
+        op.second.complete(std::forward<Args>(args)...);
+    }
+}
+
 error_code map_transport_error(error_code ec) {
     if (ec == net::error::eof) {
         return make_error_code(error::connection_closed);
@@ -665,24 +677,10 @@ void session_impl::cancel_op(op_kind kind, core::stream_id id, std::uint64_t ser
             break;
         }
         case op_kind::accept:
-            for (auto it = accept_ops_.begin(); it != accept_ops_.end(); ++it) {
-                if (it->first == serial) {
-                    auto op = std::move(*it);
-                    accept_ops_.erase(it);
-                    op.second.complete(net::error::operation_aborted, stream{});
-                    break;
-                }
-            }
+            complete_by_serial(accept_ops_, serial, net::error::operation_aborted, stream{});
             break;
         case op_kind::wait_closed:
-            for (auto it = wait_ops_.begin(); it != wait_ops_.end(); ++it) {
-                if (it->first == serial) {
-                    auto op = std::move(*it);
-                    wait_ops_.erase(it);
-                    op.second.complete(net::error::operation_aborted);
-                    break;
-                }
-            }
+            complete_by_serial(wait_ops_, serial, net::error::operation_aborted);
             break;
     }
     settle();

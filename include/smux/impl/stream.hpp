@@ -68,10 +68,15 @@ void complete_on_empty_handle(Handler&& handler, Args&&... args) {
     post_completion(std::forward<Handler>(handler), ex, std::forward<Args>(args)...);
 }
 
-struct initiate_read_some {
-    template <class Handler, class MutableBufferSequence>
+/** What a stream read and a stream write share: an empty or closed handle fails with
+    stream_closed; cancellation is installed where the operation starts; on the strand, the
+    buffers become spans, empty buffers complete at once, and a second operation of the same
+    kind fails with operation_in_progress. Otherwise `Op::start` takes over. */
+template <class Op>
+struct initiate_stream_op {
+    template <class Handler, class BufferSequence>
     void operator()(Handler&& handler, std::shared_ptr<session_impl> s,
-                    std::shared_ptr<stream_state> st, MutableBufferSequence const& buffers) const {
+                    std::shared_ptr<stream_state> st, BufferSequence const& buffers) const {
         if (!s) {
             complete_on_empty_handle(std::forward<Handler>(handler),
                                      make_error_code(error::stream_closed), std::size_t{0});
@@ -82,78 +87,71 @@ struct initiate_read_some {
                             make_error_code(error::stream_closed), std::size_t{0});
             return;
         }
-        std::uint64_t const serial = install_cancellation(handler, *s, op_kind::read, st->id);
+        std::uint64_t const serial = install_cancellation(handler, *s, Op::kind, st->id);
         auto const& strand = s->strand();
         net::dispatch(strand, [s = std::move(s), st = std::move(st), serial, buffers,
                                h = std::forward<Handler>(handler)]() mutable {
-            auto const& io_ex = s->executor();
-            std::array<std::span<std::byte>, max_read_buffers> spans{};
+            typename Op::span_array spans{};
             std::size_t const count = to_spans(buffers, spans);
             if (count == 0) {
-                post_completion(std::move(h), io_ex, error_code{}, std::size_t{0});
+                post_completion(std::move(h), s->executor(), error_code{}, std::size_t{0});
                 return;
             }
-            if (st->read_op) {
-                post_completion(std::move(h), io_ex, make_error_code(error::operation_in_progress),
-                                std::size_t{0});
+            if (Op::slot(*st)) {
+                post_completion(std::move(h), s->executor(),
+                                make_error_code(error::operation_in_progress), std::size_t{0});
                 return;
             }
-            auto const r = s->try_read(*st, std::span(spans.data(), count));
-            if (!r.would_block) {
-                post_completion(std::move(h), io_ex, r.ec, r.bytes);
-                return;
-            }
-            st->read_op.emplace(std::move(h), io_ex);
-            auto& d = st->read_op.data();
-            d.owner = st.get();
-            d.serial = serial;
-            d.buffers = spans;
-            d.buffer_count = count;
-            s->read_parked(*st);
+            Op::start(std::move(h), *s, st, serial, spans, count);
         });
     }
 };
 
-struct initiate_write_some {
-    template <class Handler, class ConstBufferSequence>
-    void operator()(Handler&& handler, std::shared_ptr<session_impl> s,
-                    std::shared_ptr<stream_state> st, ConstBufferSequence const& buffers) const {
-        if (!s) {
-            complete_on_empty_handle(std::forward<Handler>(handler),
-                                     make_error_code(error::stream_closed), std::size_t{0});
+/// A read completes at once when bytes, FIN or an error are there; else it parks.
+struct read_op_traits {
+    static constexpr op_kind kind = op_kind::read;
+    using span_array = std::array<std::span<std::byte>, max_read_buffers>;
+    static auto& slot(stream_state& st) noexcept { return st.read_op; }
+
+    template <class Handler>
+    static void start(Handler&& h, session_impl& s, std::shared_ptr<stream_state> const& st,
+                      std::uint64_t serial, span_array const& spans, std::size_t count) {
+        auto const r = s.try_read(*st, std::span(spans.data(), count));
+        if (!r.would_block) {
+            post_completion(std::forward<Handler>(h), s.executor(), r.ec, r.bytes);
             return;
         }
-        if (!st) {  // closed handle
-            post_completion(std::forward<Handler>(handler), s->executor(),
-                            make_error_code(error::stream_closed), std::size_t{0});
-            return;
-        }
-        std::uint64_t const serial = install_cancellation(handler, *s, op_kind::write, st->id);
-        auto const& strand = s->strand();
-        net::dispatch(strand, [s = std::move(s), st = std::move(st), serial, buffers,
-                               h = std::forward<Handler>(handler)]() mutable {
-            auto const& io_ex = s->executor();
-            std::array<std::span<std::byte const>, max_write_buffers> spans{};
-            std::size_t const count = to_spans(buffers, spans);
-            if (count == 0) {
-                post_completion(std::move(h), io_ex, error_code{}, std::size_t{0});
-                return;
-            }
-            if (st->write_op) {
-                post_completion(std::move(h), io_ex, make_error_code(error::operation_in_progress),
-                                std::size_t{0});
-                return;
-            }
-            st->write_op.emplace(std::move(h), io_ex);
-            auto& d = st->write_op.data();
-            d.owner = st.get();
-            d.serial = serial;
-            d.buffers = spans;
-            d.buffer_count = count;
-            s->begin_write(*st);
-        });
+        st->read_op.emplace(std::forward<Handler>(h), s.executor());
+        auto& d = st->read_op.data();
+        d.owner = st.get();
+        d.serial = serial;
+        d.buffers = spans;
+        d.buffer_count = count;
+        s.read_parked(*st);
     }
 };
+
+/// A write parks, borrowing the caller's buffers, and is handed to the engine.
+struct write_op_traits {
+    static constexpr op_kind kind = op_kind::write;
+    using span_array = std::array<std::span<std::byte const>, max_write_buffers>;
+    static auto& slot(stream_state& st) noexcept { return st.write_op; }
+
+    template <class Handler>
+    static void start(Handler&& h, session_impl& s, std::shared_ptr<stream_state> const& st,
+                      std::uint64_t serial, span_array const& spans, std::size_t count) {
+        st->write_op.emplace(std::forward<Handler>(h), s.executor());
+        auto& d = st->write_op.data();
+        d.owner = st.get();
+        d.serial = serial;
+        d.buffers = spans;
+        d.buffer_count = count;
+        s.begin_write(*st);
+    }
+};
+
+using initiate_read_some = initiate_stream_op<read_op_traits>;
+using initiate_write_some = initiate_stream_op<write_op_traits>;
 
 }  // namespace smux::detail
 
