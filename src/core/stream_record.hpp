@@ -8,14 +8,11 @@
 #include <vector>
 
 #include "smux/core/frame.hpp"
+#include "smux/core/intrusive_list.hpp"
 #include "smux/core/rx_buffer.hpp"
 #include "smux/core/session.hpp"
-#include "smux/detail/intrusive_list.hpp"
 
 namespace smux::core::detail {
-
-using smux::detail::intrusive_list;
-using smux::detail::list_hook;
 
 /// The one write in progress on a stream, borrowed from the caller. Allocated (or reused from
 /// the session's spares) while a write is pending, so that idle streams do not carry it.

@@ -7,8 +7,8 @@
 #include <span>
 
 #include "smux/core/frame.hpp"
+#include "smux/core/intrusive_list.hpp"
 #include "smux/core/session.hpp"
-#include "smux/detail/intrusive_list.hpp"
 #include "smux/detail/op_slot.hpp"
 #include "smux/error.hpp"
 
@@ -28,7 +28,7 @@ struct read_op_data {
     std::array<std::span<std::byte>, max_read_buffers> buffers{};
     std::size_t buffer_count = 0;
     core::time_point deadline{};  ///< config stream_read_timeout
-    list_hook<read_op_data> deadline_hook;
+    core::list_hook<read_op_data> deadline_hook;
 };
 
 /// What a parked write needs; it lives in the write's own allocation.
@@ -41,7 +41,7 @@ struct write_op_data {
     bool registered = false;      ///< the engine holds `buffers`
     error_code error;             ///< set when the write was cancelled, timed out or closed
     core::time_point deadline{};  ///< config stream_write_timeout
-    list_hook<write_op_data> deadline_hook;
+    core::list_hook<write_op_data> deadline_hook;
 };
 
 /// The front end's part of one stream: its two parked operations, nothing else, so that an
@@ -53,13 +53,13 @@ struct stream_state {
     bool closed = false;  ///< closed by the application
     op_slot<void(error_code, std::size_t), read_op_data> read_op;
     op_slot<void(error_code, std::size_t), write_op_data> write_op;
-    list_hook<stream_state> live_hook;  ///< in the session's list of live streams
+    core::list_hook<stream_state> live_hook;  ///< in the session's list of live streams
 };
 
-using live_stream_list = intrusive_list<stream_state, &stream_state::live_hook>;
+using live_stream_list = core::intrusive_list<stream_state, &stream_state::live_hook>;
 /// Parked operations with a deadline, oldest first (one timeout for all: FIFO order).
-using read_deadline_list = intrusive_list<read_op_data, &read_op_data::deadline_hook>;
-using write_deadline_list = intrusive_list<write_op_data, &write_op_data::deadline_hook>;
+using read_deadline_list = core::intrusive_list<read_op_data, &read_op_data::deadline_hook>;
+using write_deadline_list = core::intrusive_list<write_op_data, &write_op_data::deadline_hook>;
 
 }  // namespace smux::detail
 

@@ -1,9 +1,9 @@
-#ifndef SMUX_DETAIL_INTRUSIVE_LIST_HPP
-#define SMUX_DETAIL_INTRUSIVE_LIST_HPP
+#ifndef SMUX_CORE_INTRUSIVE_LIST_HPP
+#define SMUX_CORE_INTRUSIVE_LIST_HPP
 
 #include <cstddef>
 
-namespace smux::detail {
+namespace smux::core {
 
 /// Links of one element in one `intrusive_list`.
 template <class T>
@@ -77,6 +77,6 @@ class intrusive_list {
     std::size_t size_ = 0;
 };
 
-}  // namespace smux::detail
+}  // namespace smux::core
 
 #endif
