@@ -46,11 +46,11 @@ class send_batch {
     [[nodiscard]] std::size_t arena_room() const noexcept { return arena_.size() - arena_used_; }
     [[nodiscard]] std::size_t segment_count() const noexcept { return segments_.size(); }
 
-    /// Appends a header; returns where it is, so a PSH header can be rewritten once its
-    /// payload length is known.
-    std::size_t put_header(frame_header const& h) {
+    void put_header(frame_header const& h) { rewrite_header(reserve_header(), h); }
+    /// Room for a header written later by `rewrite_header` (a PSH whose length is not known
+    /// yet); returns where it is.
+    std::size_t reserve_header() {
         std::size_t const at = arena_used_;
-        encode_header(h, std::span<std::byte, header_size>(arena_.data() + at, header_size));
         add_arena(header_size);
         return at;
     }

@@ -112,7 +112,7 @@ void session_state::put_psh(stream_record& s) {
     std::size_t const want =
         std::min({w.accepted - w.framed, static_cast<std::size_t>(cfg_.max_frame_size),
                   opts_.max_batch_bytes - batch_.total()});
-    std::size_t const header_at = batch_.put_header(header(command::psh, s.id, 0));
+    std::size_t const header_at = batch_.reserve_header();
     std::size_t got = 0;
     while (got < want) {
         std::span<std::byte const> piece = w.src[w.src_index].subspan(w.src_offset);

@@ -631,11 +631,12 @@ void session_impl::close_stream(std::shared_ptr<stream_state> const& st) {
     cancel_ops(*st);
     st->closed = true;
     core_.close_stream(st->id);
-    // Kept until its last write completes (its frames may be in the transport's current
-    // write); settle delivers that completion when it is already due.
-    lingering_.push_back(st);
-    settle();
-    erase_stream_if_done(*st);
+    settle();  // delivers the write's completion when it is already due
+    if (st->write_op) {
+        lingering_.push_back(st);  // its frames are in the transport's current write
+    } else {
+        erase_stream_if_done(*st);
+    }
 }
 
 void session_impl::erase_stream_if_done(stream_state& st) {

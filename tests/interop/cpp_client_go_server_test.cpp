@@ -350,6 +350,8 @@ TEST_P(CppClientGoServer, SlowReader) {
             }
             auto const others_ms =
                 std::chrono::duration_cast<milliseconds>(clock::now() - start).count();
+            // allowed-sleep: a writer that wrongly ignored the window would overrun it now;
+            // showing that it does NOT happen takes time
             co_await sleep_for(300ms);
             std::size_t const blocked = progress;
             std::printf("others done in %lld ms; blocked writer at %zu bytes (finished: %s)\n",
