@@ -225,8 +225,4 @@ stream_id session::next_stream_id() const noexcept {
     return next == next % 2 ? 0 : next;
 }
 
-void session::skip_stream_ids(stream_id last_used) noexcept {
-    s_->last_id_ = last_used;
-}
-
 }  // namespace smux::core

@@ -11,12 +11,14 @@
 #include <vector>
 
 #include "support/core_frames.hpp"
+#include "support/session_access.hpp"
 
 namespace {
 
 using namespace core_test;
 using smux::error;
 using smux::core::session;
+using smux::core::session_access;
 using status = read_result::status;
 
 // ---- section 12 vectors produced and consumed by the engine
@@ -211,7 +213,7 @@ class stream_id_exhaustion : public ::testing::TestWithParam<exhaustion_case> {}
 TEST_P(stream_id_exhaustion, last_id_then_go_away_without_a_frame) {
     auto const& c = GetParam();
     session s(c.r, make_config(1), t0);
-    s.skip_stream_ids(c.skip_to);
+    session_access::skip_stream_ids(s, c.skip_to);
     EXPECT_EQ(s.next_stream_id(), c.last);
     auto const last = open(s);
     ASSERT_EQ(last, c.last);
@@ -259,7 +261,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(stream_ids, exhausted_from_the_start_when_the_last_id_was_used) {
     for (auto [r, last] : {std::pair{role::client, 0xFFFFFFFFU}, {role::server, 0xFFFFFFFEU}}) {
         session s(r, make_config(2), t0);
-        s.skip_stream_ids(last);
+        session_access::skip_stream_ids(s, last);
         EXPECT_EQ(s.next_stream_id(), 0U);
         smux::error_code ec;
         EXPECT_FALSE(s.open_stream(ec));

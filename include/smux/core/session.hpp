@@ -72,6 +72,7 @@ struct write_result {
 using smux::session_counters;
 
 class session_state;
+struct session_access;
 
 /** One smux session in one role.
 
@@ -111,7 +112,8 @@ class session {
         Stream payloads are kept as views into `bytes.buffer` (no copy) when large enough. */
     std::size_t receive(rx_chunk const& bytes);
 
-    /// Convenience for tests and fuzzers: copies `bytes` into a fresh block first.
+    /// For a driver that reuses its own buffer: copies `bytes` into a fresh receive block,
+    /// then as above (one copy more than handing over an `rx_chunk`).
     std::size_t receive(std::span<std::byte const> bytes);
 
     /// True while the session wants more connection bytes (Go's "bucket > 0" rule, plus the
@@ -196,11 +198,8 @@ class session {
     /// The id the next `open_stream` will use (0 once ids are exhausted).
     [[nodiscard]] stream_id next_stream_id() const noexcept;
 
-    /// Continues id allocation after `last_used` (same parity as this side), as if every id
-    /// up to it had been used. For tests of id exhaustion.
-    void skip_stream_ids(stream_id last_used) noexcept;
-
   private:
+    friend struct session_access;  ///< tests reach the engine's internals through it
     std::unique_ptr<session_state> s_;
 };
 
