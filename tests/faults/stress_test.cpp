@@ -220,6 +220,38 @@ struct close_record {
     std::uint64_t received = 0;
 };
 
+/** Streams opened by workers and streams accepted by acceptors. A worker may finish its
+    stream (a close_write opener does not wait for its peer) before the peer's acceptor even
+    has it, so "every responder finished" means something only once every opened stream was
+    accepted and its responder spawned. Without kills every opened stream is accepted. */
+class accept_tally {
+  public:
+    void opened() {
+        std::lock_guard lock(mutex_);
+        ++opened_;
+    }
+    /// Call after spawning the stream's responder.
+    void accepted() {
+        std::lock_guard lock(mutex_);
+        ++accepted_;
+        changed_.notify_all();
+    }
+    ::testing::AssertionResult wait_all_accepted(clock::duration limit) {
+        std::unique_lock lock(mutex_);
+        if (changed_.wait_for(lock, limit, [this] { return accepted_ >= opened_; })) {
+            return ::testing::AssertionSuccess();
+        }
+        return ::testing::AssertionFailure()
+               << "watchdog: " << accepted_ << " of " << opened_ << " opened streams were accepted";
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::uint64_t opened_ = 0;
+    std::uint64_t accepted_ = 0;
+};
+
 /// Shared state of one stress run.
 struct stress_run {
     bool kill_mode = false;
@@ -228,6 +260,7 @@ struct stress_run {
     task_group workers;
     task_group responders;
     task_group acceptors;
+    accept_tally tally;
     std::atomic<std::uint64_t> bytes_verified{0};
     std::atomic<std::uint64_t> streams_done{0};
     std::atomic<std::uint64_t> cancels_issued{0};
@@ -631,6 +664,7 @@ asio::awaitable<void> worker(stress_run& run, stress_shape shape, std::uint64_t 
             check_error(run, ec, "open");
             continue;
         }
+        run.tally.opened();
         header const h =
             random_header(r, shape.size_scale_divisor, pair_config(pair.index).max_stream_buffer);
         run.modes[static_cast<std::size_t>(h.m)].fetch_add(1, std::memory_order_relaxed);
@@ -775,6 +809,7 @@ asio::awaitable<void> acceptor(stress_run& run, session_pair_state& pair, std::s
         }
         auto& user = *run.users[r() % run.users.size()];
         run.responders.spawn(user, responder(run, pair.index, std::move(s), r()));
+        run.tally.accepted();
     }
 }
 
@@ -922,6 +957,9 @@ void run_stress(bool kill_mode, std::uint64_t round) {
         ok = ok && static_cast<bool>(result);
     };
     expect(run.workers.wait_blocking(limit));
+    if (ok && !run.kill_mode) {
+        expect(run.tally.wait_all_accepted(limit));
+    }
     if (ok) {
         expect(run.responders.wait_blocking(limit));
     }
