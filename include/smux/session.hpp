@@ -10,7 +10,7 @@
 #include "smux/config.hpp"
 #include "smux/core/session.hpp"
 #include "smux/detail/asio_compat.hpp"
-#include "smux/detail/session_impl.hpp"
+#include "smux/detail/session_driver.hpp"
 #include "smux/detail/transport.hpp"
 #include "smux/error.hpp"
 #include "smux/stream.hpp"

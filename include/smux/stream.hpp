@@ -6,8 +6,8 @@
 
 #include "smux/core/frame.hpp"
 #include "smux/detail/asio_compat.hpp"
-#include "smux/detail/session_impl.hpp"
-#include "smux/detail/stream_state.hpp"
+#include "smux/detail/session_driver.hpp"
+#include "smux/detail/stream_ops.hpp"
 #include "smux/error.hpp"
 
 namespace smux {
@@ -52,14 +52,14 @@ class basic_stream {
     /// Converts from a handle of the same stream with another executor type.
     template <class OtherExecutor>
     basic_stream(basic_stream<OtherExecutor>&& other) noexcept  // NOLINT: Asio's rebind idiom
-        : session_(std::move(other.session_)), state_(std::move(other.state_)) {}
+        : session_(std::move(other.session_)), ops_(std::move(other.ops_)) {}
 
     /// Closes the stream held now (see `close`), then takes over `other`.
     basic_stream& operator=(basic_stream&& other) noexcept {
         if (this != &other) {
             close();
             session_ = std::move(other.session_);
-            state_ = std::move(other.state_);
+            ops_ = std::move(other.ops_);
         }
         return *this;
     }
@@ -79,10 +79,10 @@ class basic_stream {
     lowest_layer_type const& lowest_layer() const noexcept { return *this; }
 
     /// The stream id on the wire (odd: opened by the client side, even: by the server side).
-    [[nodiscard]] core::stream_id id() const noexcept { return state_ ? state_->id : 0; }
+    [[nodiscard]] core::stream_id id() const noexcept { return ops_ ? ops_->id : 0; }
 
     /// False once closed, moved from, or default-constructed.
-    [[nodiscard]] bool is_open() const noexcept { return state_ != nullptr; }
+    [[nodiscard]] bool is_open() const noexcept { return ops_ != nullptr; }
 
     /** Reads some bytes into `buffers`.
 
@@ -139,14 +139,14 @@ class basic_stream {
   private:
     template <class>
     friend class basic_stream;
-    friend class detail::session_impl;
+    friend class detail::session_driver;
 
-    basic_stream(std::shared_ptr<detail::session_impl> s,
-                 std::shared_ptr<detail::stream_state> st) noexcept
-        : session_(std::move(s)), state_(std::move(st)) {}
+    basic_stream(std::shared_ptr<detail::session_driver> s,
+                 std::shared_ptr<detail::stream_ops> st) noexcept
+        : session_(std::move(s)), ops_(std::move(st)) {}
 
-    std::shared_ptr<detail::session_impl> session_;
-    std::shared_ptr<detail::stream_state> state_;
+    std::shared_ptr<detail::session_driver> session_;
+    std::shared_ptr<detail::stream_ops> ops_;
 };
 
 }  // namespace smux

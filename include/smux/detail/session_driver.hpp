@@ -1,5 +1,5 @@
-#ifndef SMUX_DETAIL_SESSION_IMPL_HPP
-#define SMUX_DETAIL_SESSION_IMPL_HPP
+#ifndef SMUX_DETAIL_SESSION_DRIVER_HPP
+#define SMUX_DETAIL_SESSION_DRIVER_HPP
 
 #include <array>
 #include <atomic>
@@ -17,7 +17,8 @@
 #include "smux/detail/asio_compat.hpp"
 #include "smux/detail/counters_snapshot.hpp"
 #include "smux/detail/op_slot.hpp"
-#include "smux/detail/stream_state.hpp"
+#include "smux/detail/session_registry.hpp"
+#include "smux/detail/stream_ops.hpp"
 #include "smux/error.hpp"
 #include "smux/fwd.hpp"
 
@@ -25,21 +26,27 @@ namespace smux::detail {
 
 enum class op_kind : std::uint8_t { read, write, accept, wait_closed };
 
-/** The driver of one session: owns the engine, the streams' parked operations, the receive
-    blocks and the gather array, and moves bytes between the engine and the transport.
-    Everything but the functions marked "any thread" runs on the strand. The transport is
-    reached through three virtual functions implemented by `transport_session<NextLayer>`. */
-class session_impl : public std::enable_shared_from_this<session_impl> {
+/** The driver of one session: owns the engine (`core::session`), the streams' parked
+    operations (`stream_ops`), the receive blocks and the gather array, and moves bytes
+    between the engine and the transport. Everything but the functions marked "any thread"
+    runs on the strand. The transport is reached through three virtual functions implemented
+    by `transport_session<NextLayer>`.
+
+    Its definition is split by concern: session_driver.cpp (lifecycle, the settle step,
+    transport reads and writes, events, session operations), session_streams.cpp (stream
+    reads, writes and closes), session_parked_ops.cpp (parking and cancellation) and
+    session_deadlines.cpp (the timer and operation timeouts). */
+class session_driver : public std::enable_shared_from_this<session_driver> {
   public:
     using strand_type = net::strand<net::any_io_executor>;
     using stream_op = op_slot<void(error_code, std::size_t)>;
     using accept_op = op_slot<void(error_code, stream)>;
     using wait_op = op_slot<void(error_code)>;
 
-    session_impl(core::role r, config const& cfg, net::any_io_executor const& io_ex);
-    session_impl(session_impl const&) = delete;
-    session_impl& operator=(session_impl const&) = delete;
-    virtual ~session_impl();
+    session_driver(core::role r, config const& cfg, net::any_io_executor const& io_ex);
+    session_driver(session_driver const&) = delete;
+    session_driver& operator=(session_driver const&) = delete;
+    virtual ~session_driver();
 
     /// Any thread: starts reading, writing and keep-alive (after construction).
     void start();
@@ -76,17 +83,17 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
         error_code ec;
         std::size_t bytes = 0;
     };
-    read_outcome try_read(stream_state& st, std::span<std::span<std::byte> const> buffers);
+    read_outcome try_read(stream_ops& st, std::span<std::span<std::byte> const> buffers);
     /// A write op was just parked in `st`: starts its timeout, if any, and registers its
     /// buffers with the engine (the op completes at once on an error).
-    void begin_write(stream_state& st);
-    void shutdown_send(stream_state& st);
-    void close_stream(std::shared_ptr<stream_state> const& st);
-    void cancel_stream(stream_state& st);
+    void begin_write(stream_ops& st);
+    void shutdown_send(stream_ops& st);
+    void close_stream(std::shared_ptr<stream_ops> const& st);
+    void cancel_stream(stream_ops& st);
     /// Ends st's write early with `why` (at once, or at write_done once its frames left).
-    void abort_write(stream_state& st, error_code why);
+    void abort_write(stream_ops& st, error_code why);
     /// A read op was just parked in `st`: starts its timeout, if any.
-    void read_parked(stream_state& st);
+    void read_parked(stream_ops& st);
     void cancel_op(op_kind kind, core::stream_id id, std::uint64_t serial,
                    net::cancellation_type type);
 
@@ -118,31 +125,31 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     bool parse_held_bytes();
     void start_read();
     void flush();
-    void start_write(stream_state& st);
-    void cancel_ops(stream_state& st);
+    void start_write(stream_ops& st);
+    void cancel_ops(stream_ops& st);
     void handle_closed(error_code ec);
-    void complete_write(stream_state& st, std::size_t bytes);
-    void complete_read_if_ready(stream_state& st);
-    void retry_write(stream_state& st);
+    void complete_write(stream_ops& st, std::size_t bytes);
+    void complete_read_if_ready(stream_ops& st);
+    void retry_write(stream_ops& st);
     void fail_deferred_writes();
     void fail_writes_after_transport_error();
     void arm_timer();
     void on_timer(std::uint64_t generation);
     void expire_deadlines(core::time_point now);
-    void finish_read(stream_state& st, error_code ec, std::size_t bytes);
-    void finish_write(stream_state& st, error_code ec, std::size_t bytes);
+    void finish_read(stream_ops& st, error_code ec, std::size_t bytes);
+    void finish_write(stream_ops& st, error_code ec, std::size_t bytes);
     /// True if it ended the session (the engine then has events to deliver).
     bool finish_shutdown_if_flushed();
     void publish_stats() noexcept;
-    void erase_stream_if_done(stream_state& st);
-    [[nodiscard]] std::vector<stream_state*> live_streams() const;
+    void erase_stream_if_done(stream_ops& st);
+    [[nodiscard]] std::vector<stream_ops*> live_streams() const;
 
     core::role role_;
     config cfg_;
-    core::session core_;
+    core::session engine_;
     live_stream_list live_;  ///< every stream with a handle, or still finishing a write
     /// Closed streams whose last write is still in the transport: kept until write_done.
-    std::vector<std::shared_ptr<stream_state>> lingering_;
+    std::vector<std::shared_ptr<stream_ops>> lingering_;
 
     std::list<std::pair<std::uint64_t, accept_op>> accept_ops_;
     std::list<std::pair<std::uint64_t, wait_op>> wait_ops_;
@@ -175,42 +182,9 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
     bool settling_ = false;
 
     friend class session_registry;
-    std::shared_ptr<class session_registry> registry_;
-    session_impl* registry_prev_ = nullptr;
-    session_impl* registry_next_ = nullptr;
-};
-
-/// The live sessions of one execution context. Shared by the context's service and by the
-/// sessions, so a session that outlives the service (destroyed with the context's queued
-/// handlers) can still unlink itself safely.
-class session_registry {
-  public:
-    void add(session_impl& s);
-    void remove(session_impl& s) noexcept;
-    /// Drops the parked handlers of every live session; later sessions are not tracked.
-    void shutdown();
-
-  private:
-    std::mutex mutex_;
-    session_impl* head_ = nullptr;
-    bool shut_down_ = false;
-};
-
-/// Destroying an execution context releases the handlers parked in its sessions (they may own
-/// the coroutines that own the sessions: without this, such cycles would leak).
-class session_service : public net::execution_context::service {
-  public:
-    static inline net::execution_context::id id;  // NOLINT: Asio's service key
-
-    explicit session_service(net::execution_context& ctx)
-        : net::execution_context::service(ctx), registry_(std::make_shared<session_registry>()) {}
-    [[nodiscard]] std::shared_ptr<session_registry> const& registry() const noexcept {
-        return registry_;
-    }
-    void shutdown() override { registry_->shutdown(); }
-
-  private:
     std::shared_ptr<session_registry> registry_;
+    session_driver* registry_prev_ = nullptr;
+    session_driver* registry_next_ = nullptr;
 };
 
 }  // namespace smux::detail

@@ -1,5 +1,5 @@
-#ifndef SMUX_DETAIL_STREAM_STATE_HPP
-#define SMUX_DETAIL_STREAM_STATE_HPP
+#ifndef SMUX_DETAIL_STREAM_OPS_HPP
+#define SMUX_DETAIL_STREAM_OPS_HPP
 
 #include <array>
 #include <cstddef>
@@ -19,11 +19,11 @@ namespace smux::detail {
 inline constexpr std::size_t max_read_buffers = 2;
 inline constexpr std::size_t max_write_buffers = 4;
 
-struct stream_state;
+struct stream_ops;
 
 /// What a parked read needs; it lives in the read's own allocation.
 struct read_op_data {
-    stream_state* owner = nullptr;
+    stream_ops* owner = nullptr;
     std::uint64_t serial = 0;  ///< matches cancellation requests to this read
     std::array<std::span<std::byte>, max_read_buffers> buffers{};
     std::size_t buffer_count = 0;
@@ -33,7 +33,7 @@ struct read_op_data {
 
 /// What a parked write needs; it lives in the write's own allocation.
 struct write_op_data {
-    stream_state* owner = nullptr;
+    stream_ops* owner = nullptr;
     std::uint64_t serial = 0;
     /// Borrowed by the engine while the write is registered: stable until write_done.
     std::array<std::span<std::byte const>, max_write_buffers> buffers{};
@@ -44,19 +44,20 @@ struct write_op_data {
     core::list_hook<write_op_data> deadline_hook;
 };
 
-/// The front end's part of one stream: its two parked operations, nothing else, so that an
-/// idle stream costs a few words. Touched only on the strand.
-struct stream_state {
-    explicit stream_state(core::stream_id sid) noexcept : id(sid) {}
+/// The front end's part of one stream (the engine's part is its `stream_record`): its two
+/// parked operations, nothing else, so that an idle stream costs a few words. A `stream`
+/// handle shares it with the driver. Touched only on the strand.
+struct stream_ops {
+    explicit stream_ops(core::stream_id sid) noexcept : id(sid) {}
 
     core::stream_id const id;
     bool closed = false;  ///< closed by the application
     op_slot<void(error_code, std::size_t), read_op_data> read_op;
     op_slot<void(error_code, std::size_t), write_op_data> write_op;
-    core::list_hook<stream_state> live_hook;  ///< in the session's list of live streams
+    core::list_hook<stream_ops> live_hook;  ///< in the session's list of live streams
 };
 
-using live_stream_list = core::intrusive_list<stream_state, &stream_state::live_hook>;
+using live_stream_list = core::intrusive_list<stream_ops, &stream_ops::live_hook>;
 /// Parked operations with a deadline, oldest first (one timeout for all: FIFO order).
 using read_deadline_list = core::intrusive_list<read_op_data, &read_op_data::deadline_hook>;
 using write_deadline_list = core::intrusive_list<write_op_data, &write_op_data::deadline_hook>;

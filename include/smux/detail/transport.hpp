@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "smux/detail/asio_compat.hpp"
-#include "smux/detail/session_impl.hpp"
+#include "smux/detail/session_driver.hpp"
 
 namespace smux::detail {
 
@@ -33,11 +33,11 @@ auto& lowest_layer_of(Stream& s) noexcept {
 /** A session over a concrete Asio stream: the only part of the driver that is a template.
     It owns the stream and runs its operations on the session's strand. */
 template <class NextLayer>
-class transport_session final : public session_impl {
+class transport_session final : public session_driver {
   public:
     template <class... Args>
     transport_session(core::role r, config const& cfg, Args&&... args)
-        : session_impl(r, cfg, first_executor(args...)), next_(std::forward<Args>(args)...) {}
+        : session_driver(r, cfg, first_executor(args...)), next_(std::forward<Args>(args)...) {}
 
     [[nodiscard]] NextLayer& next_layer() noexcept { return next_; }
 

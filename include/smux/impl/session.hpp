@@ -11,7 +11,7 @@ namespace smux::detail {
 
 struct initiate_open_stream {
     template <class Handler>
-    void operator()(Handler&& handler, std::shared_ptr<session_impl> s) const {
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s) const {
         auto const& strand = s->strand();
         net::dispatch(strand, [s = std::move(s), h = std::forward<Handler>(handler)]() mutable {
             error_code ec;
@@ -24,7 +24,7 @@ struct initiate_open_stream {
 
 struct initiate_accept_stream {
     template <class Handler>
-    void operator()(Handler&& handler, std::shared_ptr<session_impl> s) const {
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s) const {
         std::uint64_t const serial = install_cancellation(handler, *s, op_kind::accept, 0);
         auto const& strand = s->strand();
         net::dispatch(strand,
@@ -43,7 +43,7 @@ struct initiate_accept_stream {
 
 struct initiate_wait_closed {
     template <class Handler>
-    void operator()(Handler&& handler, std::shared_ptr<session_impl> s) const {
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s) const {
         std::uint64_t const serial = install_cancellation(handler, *s, op_kind::wait_closed, 0);
         auto const& strand = s->strand();
         net::dispatch(strand,
@@ -59,7 +59,7 @@ struct initiate_wait_closed {
 
 struct initiate_shutdown {
     template <class Handler>
-    void operator()(Handler&& handler, std::shared_ptr<session_impl> s) const {
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s) const {
         auto const& strand = s->strand();
         net::dispatch(strand, [s = std::move(s), h = std::forward<Handler>(handler)]() mutable {
             s->park_shutdown().emplace(std::move(h), s->executor());
@@ -76,28 +76,28 @@ template <class NextLayer>
 template <net::completion_token_for<void(error_code, stream)> Token>
 auto basic_session<NextLayer>::async_open_stream(Token&& token) {
     return net::async_initiate<Token, void(error_code, stream)>(
-        detail::initiate_open_stream{}, token, std::shared_ptr<detail::session_impl>(impl_));
+        detail::initiate_open_stream{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
 template <class NextLayer>
 template <net::completion_token_for<void(error_code, stream)> Token>
 auto basic_session<NextLayer>::async_accept_stream(Token&& token) {
     return net::async_initiate<Token, void(error_code, stream)>(
-        detail::initiate_accept_stream{}, token, std::shared_ptr<detail::session_impl>(impl_));
+        detail::initiate_accept_stream{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
 template <class NextLayer>
 template <net::completion_token_for<void(error_code)> Token>
 auto basic_session<NextLayer>::async_wait_closed(Token&& token) {
     return net::async_initiate<Token, void(error_code)>(
-        detail::initiate_wait_closed{}, token, std::shared_ptr<detail::session_impl>(impl_));
+        detail::initiate_wait_closed{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
 template <class NextLayer>
 template <net::completion_token_for<void(error_code)> Token>
 auto basic_session<NextLayer>::async_shutdown(Token&& token) {
     return net::async_initiate<Token, void(error_code)>(
-        detail::initiate_shutdown{}, token, std::shared_ptr<detail::session_impl>(impl_));
+        detail::initiate_shutdown{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
 template <class NextLayer>
@@ -105,7 +105,7 @@ void basic_session<NextLayer>::close() noexcept {
     if (!impl_) {
         return;
     }
-    std::shared_ptr<detail::session_impl> s = impl_;
+    std::shared_ptr<detail::session_driver> s = impl_;
     auto const& strand = s->strand();
     try {
         net::post(strand, [s] { s->close(make_error_code(error::session_closed)); });

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "smux/detail/op_slot.hpp"
-#include "smux/detail/session_impl.hpp"
+#include "smux/detail/session_driver.hpp"
 
 namespace smux::detail {
 
@@ -30,7 +30,7 @@ std::size_t to_spans(BufferSequence const& buffers, std::array<std::span<Byte>, 
 /// request to the strand, where it applies only if the same operation is still pending.
 class cancel_request {
   public:
-    cancel_request(std::weak_ptr<session_impl> s, op_kind kind, core::stream_id id,
+    cancel_request(std::weak_ptr<session_driver> s, op_kind kind, core::stream_id id,
                    std::uint64_t serial) noexcept
         : session_(std::move(s)), kind_(kind), id_(id), serial_(serial) {}
 
@@ -44,14 +44,14 @@ class cancel_request {
     }
 
   private:
-    std::weak_ptr<session_impl> session_;
+    std::weak_ptr<session_driver> session_;
     op_kind kind_;
     core::stream_id id_;
     std::uint64_t serial_;
 };
 
 template <class Handler>
-std::uint64_t install_cancellation(Handler& handler, session_impl& s, op_kind kind,
+std::uint64_t install_cancellation(Handler& handler, session_driver& s, op_kind kind,
                                    core::stream_id id) {
     std::uint64_t const serial = s.next_serial();
     auto slot = net::get_associated_cancellation_slot(handler);
@@ -75,8 +75,8 @@ void complete_on_empty_handle(Handler&& handler, Args&&... args) {
 template <class Op>
 struct initiate_stream_op {
     template <class Handler, class BufferSequence>
-    void operator()(Handler&& handler, std::shared_ptr<session_impl> s,
-                    std::shared_ptr<stream_state> st, BufferSequence const& buffers) const {
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s,
+                    std::shared_ptr<stream_ops> st, BufferSequence const& buffers) const {
         if (!s) {
             complete_on_empty_handle(std::forward<Handler>(handler),
                                      make_error_code(error::stream_closed), std::size_t{0});
@@ -111,10 +111,10 @@ struct initiate_stream_op {
 struct read_op_traits {
     static constexpr op_kind kind = op_kind::read;
     using span_array = std::array<std::span<std::byte>, max_read_buffers>;
-    static auto& slot(stream_state& st) noexcept { return st.read_op; }
+    static auto& slot(stream_ops& st) noexcept { return st.read_op; }
 
     template <class Handler>
-    static void start(Handler&& h, session_impl& s, std::shared_ptr<stream_state> const& st,
+    static void start(Handler&& h, session_driver& s, std::shared_ptr<stream_ops> const& st,
                       std::uint64_t serial, span_array const& spans, std::size_t count) {
         auto const r = s.try_read(*st, std::span(spans.data(), count));
         if (!r.would_block) {
@@ -135,10 +135,10 @@ struct read_op_traits {
 struct write_op_traits {
     static constexpr op_kind kind = op_kind::write;
     using span_array = std::array<std::span<std::byte const>, max_write_buffers>;
-    static auto& slot(stream_state& st) noexcept { return st.write_op; }
+    static auto& slot(stream_ops& st) noexcept { return st.write_op; }
 
     template <class Handler>
-    static void start(Handler&& h, session_impl& s, std::shared_ptr<stream_state> const& st,
+    static void start(Handler&& h, session_driver& s, std::shared_ptr<stream_ops> const& st,
                       std::uint64_t serial, span_array const& spans, std::size_t count) {
         st->write_op.emplace(std::forward<Handler>(h), s.executor());
         auto& d = st->write_op.data();
@@ -163,7 +163,7 @@ template <class MutableBufferSequence,
 auto basic_stream<Executor>::async_read_some(MutableBufferSequence const& buffers,
                                              ReadToken&& token) {
     return net::async_initiate<ReadToken, void(error_code, std::size_t)>(
-        detail::initiate_read_some{}, token, session_, state_, buffers);
+        detail::initiate_read_some{}, token, session_, ops_, buffers);
 }
 
 template <class Executor>
@@ -172,30 +172,30 @@ template <class ConstBufferSequence,
 auto basic_stream<Executor>::async_write_some(ConstBufferSequence const& buffers,
                                               WriteToken&& token) {
     return net::async_initiate<WriteToken, void(error_code, std::size_t)>(
-        detail::initiate_write_some{}, token, session_, state_, buffers);
+        detail::initiate_write_some{}, token, session_, ops_, buffers);
 }
 
 template <class Executor>
 void basic_stream<Executor>::shutdown_send() {
-    if (!state_) {
+    if (!ops_) {
         return;
     }
     auto const& strand = session_->strand();
-    net::dispatch(strand, [s = session_, st = state_] { s->shutdown_send(*st); });
+    net::dispatch(strand, [s = session_, st = ops_] { s->shutdown_send(*st); });
 }
 
 template <class Executor>
 void basic_stream<Executor>::cancel() {
-    if (!state_) {
+    if (!ops_) {
         return;
     }
     auto const& strand = session_->strand();
-    net::dispatch(strand, [s = session_, st = state_] { s->cancel_stream(*st); });
+    net::dispatch(strand, [s = session_, st = ops_] { s->cancel_stream(*st); });
 }
 
 template <class Executor>
 void basic_stream<Executor>::close() noexcept {
-    if (!state_) {
+    if (!ops_) {
         return;
     }
     // Posted, never run inline: a handle may die inside the session's own code (for instance
@@ -203,7 +203,7 @@ void basic_stream<Executor>::close() noexcept {
     // still complete on the session's executor.
     auto const& strand = session_->strand();
     try {
-        net::post(strand, [s = session_, st = std::move(state_)] { s->close_stream(st); });
+        net::post(strand, [s = session_, st = std::move(ops_)] { s->close_stream(st); });
     } catch (...) {
         // Out of memory while closing: the session reclaims the stream when it ends.
     }
