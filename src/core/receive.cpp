@@ -128,7 +128,7 @@ std::size_t session_state::receive(rx_chunk const& in) {
 
 void session_state::on_header(frame_header const& h) {
     ++counters_.frames_received;
-    frame_seen_ = true;
+    keepalive_.frame_seen();
     if (auto ec = validate_header(h, cfg_.version)) {
         close(ec);
         return;

@@ -17,7 +17,12 @@ constexpr std::size_t min_pinned_limit = 256 * 1024;
 
 session_state::session_state(role r, config const& cfg, time_point now,
                              session::options const& opts)
-    : cfg_(cfg), role_(r), opts_(opts), last_id_(r == role::client ? 1 : 0), batch_(arena_bytes) {
+    : cfg_(cfg),
+      role_(r),
+      opts_(opts),
+      last_id_(r == role::client ? 1 : 0),
+      batch_(arena_bytes),
+      keepalive_(now, cfg.keep_alive_interval, cfg.keep_alive_timeout) {
     validate_or_throw(cfg_);
     max_pinned_ =
         opts_.max_pinned_bytes != 0
@@ -25,8 +30,6 @@ session_state::session_state(role r, config const& cfg, time_point now,
             : std::max(2 * static_cast<std::size_t>(cfg_.max_receive_buffer), min_pinned_limit);
     opts_.max_batch_segments = std::max<std::size_t>(opts_.max_batch_segments, 4);
     spare_write_cursors_.reserve(max_spare_write_cursors);
-    next_ping_ = now + cfg_.keep_alive_interval;
-    next_check_ = now + cfg_.keep_alive_timeout;
 }
 
 void session_state::close(error_code ec) {
@@ -67,24 +70,13 @@ void session_state::on_timer(time_point now) {
     if (!alive_ || cfg_.keep_alive_disabled) {
         return;
     }
-    // Two fixed tickers like Go's: a NOP every interval, a liveness check every timeout.
-    // Missed ticks are skipped, not replayed.
-    if (now >= next_ping_) {
+    if (keepalive_.ping_due(now)) {
         nop_pending_ = true;
-        while (next_ping_ <= now) {
-            next_ping_ += cfg_.keep_alive_interval;
-        }
     }
-    if (now >= next_check_) {
-        // Reading paused by our own flow control is not the peer's silence (Go: bucket <= 0).
-        if (!frame_seen_ && !reading_paused()) {
-            fail(error::keepalive_timeout);
-            return;
-        }
-        frame_seen_ = false;
-        while (next_check_ <= now) {
-            next_check_ += cfg_.keep_alive_timeout;
-        }
+    // Reading paused by our own flow control is not the peer's silence (Go: bucket <= 0).
+    using outcome = detail::keepalive_schedule::check_outcome;
+    if (keepalive_.check(now) == outcome::peer_silent && !reading_paused()) {
+        fail(error::keepalive_timeout);
     }
 }
 
@@ -92,16 +84,11 @@ std::optional<time_point> session_state::next_timer() const noexcept {
     if (!alive_ || cfg_.keep_alive_disabled) {
         return std::nullopt;
     }
-    return std::min(next_ping_, next_check_);
+    return keepalive_.next();
 }
 
 std::optional<event> session_state::poll_event() {
-    if (event_head_ >= events_.size()) {
-        events_.clear();
-        event_head_ = 0;
-        return std::nullopt;
-    }
-    return events_[event_head_++];
+    return events_.pop();
 }
 
 // ---- facade

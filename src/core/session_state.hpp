@@ -11,7 +11,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "event_queue.hpp"
 #include "frame_parser.hpp"
+#include "keepalive_schedule.hpp"
 #include "send_batch.hpp"
 #include "smux/core/session.hpp"
 #include "stream_record.hpp"
@@ -96,20 +98,14 @@ class session_state {
 
     detail::send_batch batch_;
 
-    // keep-alive
-    time_point next_ping_;
-    time_point next_check_;
-    bool frame_seen_ = false;
-
-    // events
-    std::vector<event> events_;
-    std::size_t event_head_ = 0;
+    detail::keepalive_schedule keepalive_;
+    detail::event_queue events_;
 
     // helpers shared by the files above
     detail::stream_record* find_live(stream_id id) noexcept;
     detail::stream_record& create_stream(stream_id id);
     void maybe_forget(detail::stream_record& s);
-    void emit(event e) { events_.push_back(e); }
+    void emit(event const& e) { events_.push(e); }
     void fail(error c) { close(make_error_code(c)); }
     void deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n);
     void pin(rx_buffer& b) noexcept;
