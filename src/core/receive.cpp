@@ -13,22 +13,9 @@ using detail::frame_parser;
 using detail::stream_record;
 
 bool session_state::reading_paused() const noexcept {
-    return buffered_ >= static_cast<std::size_t>(cfg_.max_receive_buffer) ||
-           pinned_ > max_pinned_ ||
+    return memory_.over_limit() ||
            backlog_.size() >= static_cast<std::size_t>(cfg_.accept_backlog) ||
            refusals_.size() >= opts_.max_pending_refusals;
-}
-
-void session_state::pin(rx_buffer& b) noexcept {
-    if (b.pins++ == 0) {
-        pinned_ += b.capacity();
-    }
-}
-
-void session_state::unpin(rx_buffer& b) noexcept {
-    if (--b.pins == 0) {
-        pinned_ -= b.capacity();
-    }
 }
 
 // Small payloads are copied into a small block owned by the stream so that a few bytes never
@@ -56,16 +43,16 @@ void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset
             rx_chunk c{rx_buffer_ptr::allocate(capacity), 0, static_cast<std::uint32_t>(n)};
             std::memcpy(c.buffer->data(), src, n);
             c.buffer->set_size(n);
-            pin(*c.buffer);
+            memory_.pin(*c.buffer);
             s->rx.push_back(std::move(c));
         }
     } else {
-        pin(*in.buffer);
+        memory_.pin(*in.buffer);
         s->rx.push_back(rx_chunk{in.buffer, static_cast<std::uint32_t>(in.offset + offset),
                                  static_cast<std::uint32_t>(n)});
     }
     s->rx_bytes += static_cast<std::uint32_t>(n);  // bounded by the session budget
-    buffered_ += n;
+    memory_.buffered(n);
     if (cfg_.version == 2) {
         s->received_total += static_cast<std::uint32_t>(n);
         if (static_cast<std::int32_t>(s->received_total - s->granted) > 0) {

@@ -13,6 +13,13 @@ namespace {
 constexpr std::size_t arena_bytes = 16 * 1024;
 constexpr std::size_t min_pinned_limit = 256 * 1024;
 
+std::size_t pinned_limit(config const& cfg, session::options const& opts) {
+    if (opts.max_pinned_bytes != 0) {
+        return opts.max_pinned_bytes;
+    }
+    return std::max(2 * static_cast<std::size_t>(cfg.max_receive_buffer), min_pinned_limit);
+}
+
 }  // namespace
 
 session_state::session_state(role r, config const& cfg, time_point now,
@@ -21,13 +28,10 @@ session_state::session_state(role r, config const& cfg, time_point now,
       role_(r),
       opts_(opts),
       last_id_(r == role::client ? 1 : 0),
+      memory_(static_cast<std::size_t>(cfg.max_receive_buffer), pinned_limit(cfg, opts)),
       batch_(arena_bytes),
       keepalive_(now, cfg.keep_alive_interval, cfg.keep_alive_timeout) {
     validate_or_throw(cfg_);
-    max_pinned_ =
-        opts_.max_pinned_bytes != 0
-            ? opts_.max_pinned_bytes
-            : std::max(2 * static_cast<std::size_t>(cfg_.max_receive_buffer), min_pinned_limit);
     opts_.max_batch_segments = std::max<std::size_t>(opts_.max_batch_segments, 4);
     spare_write_cursors_.reserve(max_spare_write_cursors);
 }
@@ -192,8 +196,8 @@ error_code session::terminal_error() const noexcept {
 
 session_counters session::counters() const noexcept {
     session_counters c = s_->counters_;
-    c.buffered_bytes = s_->buffered_;
-    c.pinned_bytes = s_->pinned_;
+    c.buffered_bytes = s_->memory_.buffered_bytes();
+    c.pinned_bytes = s_->memory_.pinned_bytes();
     return c;
 }
 

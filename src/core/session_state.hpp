@@ -14,6 +14,7 @@
 #include "event_queue.hpp"
 #include "frame_parser.hpp"
 #include "keepalive_schedule.hpp"
+#include "receive_memory.hpp"
 #include "send_batch.hpp"
 #include "smux/core/session.hpp"
 #include "stream_record.hpp"
@@ -78,10 +79,7 @@ class session_state {
     stream_id last_id_;  ///< last id this side allocated (Go's nextStreamID)
     bool go_away_ = false;
 
-    // receive budget (Go's token bucket, counted the other way round) and memory
-    std::size_t buffered_ = 0;
-    std::size_t pinned_ = 0;
-    std::size_t max_pinned_ = 0;
+    detail::receive_memory memory_;
 
     // inbound
     detail::frame_parser parser_;
@@ -108,8 +106,6 @@ class session_state {
     void emit(event const& e) { events_.push(e); }
     void fail(error c) { close(make_error_code(c)); }
     void deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n);
-    void pin(rx_buffer& b) noexcept;
-    void unpin(rx_buffer& b) noexcept;
     void drop_received(detail::stream_record& s) noexcept;
     void consumed(detail::stream_record& s, std::size_t n);
     void finish_write_if_done(detail::stream_record& s);

@@ -79,7 +79,7 @@ std::optional<stream_id> session_state::accept_stream(error_code& ec) {
 
 void session_state::consumed(stream_record& s, std::size_t n) {
     s.rx_bytes -= static_cast<std::uint32_t>(n);
-    buffered_ -= n;
+    memory_.released(n);
     if (cfg_.version < 2 || !alive_) {
         return;
     }
@@ -119,7 +119,7 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
             c.offset += static_cast<std::uint32_t>(n);
             c.length -= static_cast<std::uint32_t>(n);
             if (c.length == 0) {
-                unpin(*c.buffer);
+                memory_.unpin(*c.buffer);
                 c.buffer.reset();
                 ++s.rx_head;
             }
@@ -244,9 +244,9 @@ error_code session_state::close_write(stream_id id) {
 
 void session_state::drop_received(stream_record& s) noexcept {
     for (std::size_t i = s.rx_head; i < s.rx.size(); ++i) {
-        unpin(*s.rx[i].buffer);
+        memory_.unpin(*s.rx[i].buffer);
     }
-    buffered_ -= s.rx_bytes;
+    memory_.released(s.rx_bytes);
     s.rx_bytes = 0;
     s.rx.clear();
     s.rx.shrink_to_fit();
