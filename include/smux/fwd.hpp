@@ -13,7 +13,9 @@ class basic_stream;
 /// (smux/stream.hpp defines it).
 using stream = basic_stream<net::any_io_executor>;
 
-template <class NextLayer>
+/// A session over `NextLayer`; `Executor` is the type of the executor it reports (its strand,
+/// type-erased) and so decides the default completion token of its operations.
+template <class NextLayer, class Executor = net::any_io_executor>
 class basic_session;
 
 }  // namespace smux

@@ -33,6 +33,15 @@ using core::role;
     co_await asio::async_write(s, asio::buffer("hello"), asio::use_awaitable);
     @endcode
 
+    @par Completion tokens
+    Every initiating function takes any completion token (callbacks, `use_awaitable`,
+    `use_future`, `deferred`, ...). Without one, the default is the executor type's default
+    completion token, as for Asio's own I/O objects: after
+    `auto s = asio::use_awaitable_t<>::as_default_on(std::move(session));`,
+    `co_await s.async_accept_stream()` works, and the streams it hands out
+    (`stream_type`) share that default. Asio 1.22's plain `any_io_executor` carries no default
+    token, so there a token must be given.
+
     @par Thread Safety
     Distinct objects: safe. Shared objects: unsafe for calls on the same object from several
     threads at once. Initiating functions may be called from any thread; the session and all
@@ -40,12 +49,20 @@ using core::role;
     associated executor, by default that strand, never inside the initiating function. To use
     several cores, run several sessions.
 */
-template <class NextLayer>
+template <class NextLayer, class Executor>
 class basic_session {
   public:
     using next_layer_type = NextLayer;
-    using executor_type = net::any_io_executor;
-    using stream_type = stream;
+    using executor_type = Executor;
+    /// The streams it opens and accepts share its executor type.
+    using stream_type = basic_stream<Executor>;
+
+    /// The same session type with another executor type (Asio's idiom, used for instance by
+    /// `asio::use_awaitable_t<>::as_default_on`).
+    template <class Executor1>
+    struct rebind_executor {
+        using other = basic_session<NextLayer, Executor1>;
+    };
 
     /** Takes over a connected stream and starts the session.
         @throws config_error when `cfg` is invalid. */
@@ -65,6 +82,11 @@ class basic_session {
 
     basic_session(basic_session&&) noexcept = default;
 
+    /// Takes over a session of another executor type (see `rebind_executor`).
+    template <class OtherExecutor>
+    basic_session(basic_session<NextLayer, OtherExecutor>&& other) noexcept  // NOLINT: rebind
+        : impl_(std::move(other.impl_)) {}
+
     basic_session& operator=(basic_session&& other) noexcept {
         if (this != &other) {
             close();
@@ -80,7 +102,9 @@ class basic_session {
     ~basic_session() { close(); }
 
     /// The session's strand.
-    [[nodiscard]] executor_type get_executor() const noexcept { return impl_->executor(); }
+    [[nodiscard]] executor_type get_executor() const noexcept {
+        return executor_type(impl_->executor());
+    }
 
     /// The connection. Touch it only on the session's strand, and never read or write it.
     [[nodiscard]] next_layer_type& next_layer() noexcept { return impl_->next_layer(); }
@@ -95,21 +119,21 @@ class basic_session {
     [[nodiscard]] session_stats stats() const noexcept { return impl_->stats(); }
 
     /** Opens a stream: it exists at once (data the peer sends on it are kept) and its SYN
-        is queued. Completion signature: `void(error_code, smux::stream)`. Fails with
+        is queued. Completion signature: `void(error_code, stream_type)`. Fails with
         `smux::error::go_away` once this session's stream ids are exhausted, or with the
         session's terminal error. */
-    template <net::completion_token_for<void(error_code, stream)> Token =
+    template <net::completion_token_for<void(error_code, basic_stream<Executor>)> Token =
                   net::default_completion_token_t<executor_type>>
     auto async_open_stream(Token&& token = net::default_completion_token_t<executor_type>());
 
     /** Waits for a stream the peer opened. Completion signature:
-        `void(error_code, smux::stream)`. Streams that arrived before the session ended are
+        `void(error_code, stream_type)`. Streams that arrived before the session ended are
         still handed out, then the terminal error.
 
         @par Per-Operation Cancellation
         terminal, partial, total: completes with `asio::error::operation_aborted`; no stream is
         lost (it waits for the next accept). */
-    template <net::completion_token_for<void(error_code, stream)> Token =
+    template <net::completion_token_for<void(error_code, basic_stream<Executor>)> Token =
                   net::default_completion_token_t<executor_type>>
     auto async_accept_stream(Token&& token = net::default_completion_token_t<executor_type>());
 
@@ -137,6 +161,9 @@ class basic_session {
     void close() noexcept;
 
   private:
+    template <class, class>
+    friend class basic_session;
+
     std::shared_ptr<detail::transport_session<NextLayer>> impl_;
 };
 

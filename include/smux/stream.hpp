@@ -26,6 +26,10 @@ namespace smux {
     AsyncReadStream, AsyncWriteStream: `asio::async_read`, `asio::async_write`,
     `asio::ssl::stream<smux::stream>` and Beast-style algorithms work on it.
 
+    @par Completion tokens
+    Any token; without one, the executor type's default token (see `basic_session`:
+    `asio::use_awaitable_t<>::as_default_on_t<smux::stream>` reads and writes without a token).
+
     @par Thread Safety
     Distinct objects: safe. Shared objects: unsafe, like an Asio socket: at most one read and
     one write in flight per stream, and no concurrent calls on one handle. Initiating functions

@@ -9,6 +9,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/deferred.hpp>
+#include <asio/read.hpp>
 #include <asio/read_until.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_future.hpp>
@@ -17,6 +18,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 #include "support/asio_harness.hpp"
 
@@ -352,6 +354,46 @@ TEST_P(tokens, use_awaitable_throws_the_error_code) {
         }
     });
     ASSERT_TRUE(tasks.wait(ioc));
+}
+
+TEST_P(tokens, as_default_on_gives_sessions_and_streams_a_default_token) {
+    // Asio's idiom for a default completion token: the executor type carries it. Sessions and
+    // the streams they hand out rebind to it, and then every operation works without a token.
+    using awaitable_session = asio::use_awaitable_t<>::as_default_on_t<smux::local_session>;
+    using awaitable_stream = awaitable_session::stream_type;
+    static_assert(
+        std::is_same_v<awaitable_stream, asio::use_awaitable_t<>::as_default_on_t<smux::stream>>);
+    asio::io_context ioc;
+    auto p = make_local_pair(ioc, quiet_config(GetParam()));
+    awaitable_session client = asio::use_awaitable_t<>::as_default_on(std::move(p.client));
+    awaitable_session server(std::move(p.server));
+    EXPECT_FALSE(p.client.is_open());  // the session moved over
+    EXPECT_TRUE(client.is_open());
+    task_group tasks;
+    tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
+        awaitable_stream c = co_await client.async_open_stream();
+        std::string const text = "no token";
+        std::size_t const n = co_await c.async_write_some(asio::buffer(text));
+        EXPECT_EQ(n, text.size());
+        c.shutdown_send();
+        awaitable_stream s = co_await server.async_accept_stream();
+        EXPECT_EQ(s.id(), c.id());
+        std::string got(text.size(), '\0');
+        std::size_t const m = co_await asio::async_read(s, asio::buffer(got));
+        EXPECT_EQ(got.substr(0, m), text);
+        smux::stream plain = std::move(s);  // back to the plain handle: the same stream
+        EXPECT_EQ(plain.id(), c.id());
+        co_await client.async_shutdown();  // no error: a graceful end
+        try {
+            co_await client.async_wait_closed();  // its terminal error is thrown
+            ADD_FAILURE() << "wait_closed reported no error";
+        } catch (std::system_error const& e) {
+            EXPECT_EQ(e.code(), smux::error::session_closed);
+        }
+        server.close();
+    });
+    ASSERT_TRUE(tasks.wait(ioc));
+    EXPECT_FALSE(client.is_open());
 }
 
 TEST_P(tokens, composed_reads_and_writes_with_buffer_sequences) {

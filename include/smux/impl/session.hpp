@@ -72,36 +72,36 @@ struct initiate_shutdown {
 
 namespace smux {
 
-template <class NextLayer>
-template <net::completion_token_for<void(error_code, stream)> Token>
-auto basic_session<NextLayer>::async_open_stream(Token&& token) {
-    return net::async_initiate<Token, void(error_code, stream)>(
+template <class NextLayer, class Executor>
+template <net::completion_token_for<void(error_code, basic_stream<Executor>)> Token>
+auto basic_session<NextLayer, Executor>::async_open_stream(Token&& token) {
+    return net::async_initiate<Token, void(error_code, stream_type)>(
         detail::initiate_open_stream{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
-template <class NextLayer>
-template <net::completion_token_for<void(error_code, stream)> Token>
-auto basic_session<NextLayer>::async_accept_stream(Token&& token) {
-    return net::async_initiate<Token, void(error_code, stream)>(
+template <class NextLayer, class Executor>
+template <net::completion_token_for<void(error_code, basic_stream<Executor>)> Token>
+auto basic_session<NextLayer, Executor>::async_accept_stream(Token&& token) {
+    return net::async_initiate<Token, void(error_code, stream_type)>(
         detail::initiate_accept_stream{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
-template <class NextLayer>
+template <class NextLayer, class Executor>
 template <net::completion_token_for<void(error_code)> Token>
-auto basic_session<NextLayer>::async_wait_closed(Token&& token) {
+auto basic_session<NextLayer, Executor>::async_wait_closed(Token&& token) {
     return net::async_initiate<Token, void(error_code)>(
         detail::initiate_wait_closed{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
-template <class NextLayer>
+template <class NextLayer, class Executor>
 template <net::completion_token_for<void(error_code)> Token>
-auto basic_session<NextLayer>::async_shutdown(Token&& token) {
+auto basic_session<NextLayer, Executor>::async_shutdown(Token&& token) {
     return net::async_initiate<Token, void(error_code)>(
         detail::initiate_shutdown{}, token, std::shared_ptr<detail::session_driver>(impl_));
 }
 
-template <class NextLayer>
-void basic_session<NextLayer>::close() noexcept {
+template <class NextLayer, class Executor>
+void basic_session<NextLayer, Executor>::close() noexcept {
     if (!impl_) {
         return;
     }
