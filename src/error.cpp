@@ -40,8 +40,11 @@ class smux_error_category final : public std::error_category {
                 return "broken pipe: the stream's write side is shut down";
             case error::operation_in_progress:
                 return "another operation of the same kind is pending on this stream";
-            case error::timeout:
-                return "timeout";
+            case error::read_timeout:
+                return "stream read timeout: no data within the configured stream_read_timeout";
+            case error::write_timeout:
+                return "stream write timeout: not sent within the configured "
+                       "stream_write_timeout";
         }
         return "unknown smux error " + std::to_string(value);
     }
@@ -53,6 +56,9 @@ class smux_error_category final : public std::error_category {
         }
         if (e >= error::keepalive_timeout && e <= error::connection_closed) {
             return make_error_condition(condition::session_terminated);
+        }
+        if (e == error::read_timeout || e == error::write_timeout) {
+            return std::make_error_condition(std::errc::timed_out);  // ec == errc::timed_out
         }
         return {value, *this};
     }

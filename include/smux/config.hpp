@@ -63,12 +63,12 @@ struct config {
         default: then window updates are exactly the Go reference's. */
     bool stream_window_autotune = false;
 
-    /// A stream read waiting longer than this for data fails with `smux::error::timeout`
+    /// A stream read waiting longer than this for data fails with `smux::error::read_timeout`
     /// (no data is lost). Zero: no limit (Go's default: no deadline).
     std::chrono::milliseconds stream_read_timeout{0};
 
     /// A stream write waiting longer than this (for window or for the connection) fails with
-    /// `smux::error::timeout` and the count already sent. Zero: no limit.
+    /// `smux::error::write_timeout` and the count already sent. Zero: no limit.
     std::chrono::milliseconds stream_write_timeout{0};
 };
 

@@ -34,7 +34,8 @@ enum class error {
     stream_closed,          ///< the stream was closed locally
     broken_pipe,            ///< write after shutdown_send (the write side is finished)
     operation_in_progress,  ///< a second read (or write) while one is pending on a stream
-    timeout,                ///< a stream's read or write timeout expired
+    read_timeout,           ///< a read waited longer than config stream_read_timeout
+    write_timeout,          ///< a write waited longer than config stream_write_timeout
 };
 
 /// Groups of `error` values, to test with `ec == smux::condition::...`.

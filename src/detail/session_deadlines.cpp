@@ -54,10 +54,10 @@ void session_driver::on_timer(std::uint64_t generation) {
 
 void session_driver::expire_deadlines(core::time_point now) {
     while (!read_deadlines_.empty() && read_deadlines_.front()->deadline <= now) {
-        finish_read(*read_deadlines_.front()->owner, make_error_code(error::timeout), 0);
+        finish_read(*read_deadlines_.front()->owner, make_error_code(error::read_timeout), 0);
     }
     while (!write_deadlines_.empty() && write_deadlines_.front()->deadline <= now) {
-        abort_write(*write_deadlines_.front()->owner, make_error_code(error::timeout));
+        abort_write(*write_deadlines_.front()->owner, make_error_code(error::write_timeout));
     }
 }
 

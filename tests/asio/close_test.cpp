@@ -31,7 +31,7 @@ std::pair<smux::error_code, bytes> drain_now(asio::io_context& ioc, smux::stream
         s.async_read_some(asio::buffer(buf), r.handler());
         if (!run_until(ioc, r.ready())) {
             ADD_FAILURE() << "read did not complete";
-            return {make_error_code(smux::error::timeout), got};
+            return {make_error_code(std::errc::timed_out), got};
         }
         got.insert(got.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(r.get<1>()));
         if (r.get<0>()) {

@@ -1,6 +1,7 @@
 // Per-stream operation timeouts (config stream_read_timeout / stream_write_timeout): a read
-// waiting too long fails with smux::error::timeout and loses nothing; a version 2 write
-// waiting on a closed window fails the same way and sends nothing. These tests wait on time.
+// waiting too long fails with smux::error::read_timeout and loses nothing; a version 2 write
+// waiting on a closed window fails with smux::error::write_timeout and sends nothing. These tests
+// wait on time.
 
 #include <gtest/gtest.h>
 
@@ -32,7 +33,8 @@ TEST_P(timeouts, read_waiting_too_long_fails_with_timeout_and_loses_nothing) {
     s.async_read_some(asio::buffer(buf), r.handler());
     ASSERT_TRUE(run_until(ioc, r.ready()));  // allowed-sleep: the timeout is what is tested
     auto const waited = clock::now() - start;
-    EXPECT_EQ(r.get<0>(), smux::error::timeout) << r.get<0>().message();
+    EXPECT_EQ(r.get<0>(), smux::error::read_timeout) << r.get<0>().message();
+    EXPECT_EQ(r.get<0>(), std::errc::timed_out);
     EXPECT_EQ(r.get<1>(), 0U);
     EXPECT_GE(waited, limit);
     EXPECT_TRUE(p.server.is_open());
@@ -68,7 +70,8 @@ TEST(timeouts_v2, write_waiting_on_the_window_too_long_fails_with_timeout) {
     c.async_write_some(asio::buffer(data.data() + 262144, data.size() - 262144), blocked.handler());
     ASSERT_TRUE(run_until(ioc, blocked.ready()));  // allowed-sleep: the timeout is what is tested
     auto const waited = clock::now() - start;
-    EXPECT_EQ(blocked.get<0>(), smux::error::timeout) << blocked.get<0>().message();
+    EXPECT_EQ(blocked.get<0>(), smux::error::write_timeout) << blocked.get<0>().message();
+    EXPECT_EQ(blocked.get<0>(), std::errc::timed_out);
     EXPECT_EQ(blocked.get<1>(), 0U);
     EXPECT_GE(waited, limit);
 

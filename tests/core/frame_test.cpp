@@ -127,4 +127,19 @@ TEST(errors, protocol_errors_share_a_condition) {
     EXPECT_NE(smux::error_code(error::stream_closed), condition::session_terminated);
 }
 
+TEST(errors, every_timeout_names_what_timed_out) {
+    using smux::error;
+    smux::error_code const read = error::read_timeout;
+    smux::error_code const write = error::write_timeout;
+    EXPECT_NE(read.message().find("stream_read_timeout"), std::string::npos) << read.message();
+    EXPECT_NE(write.message().find("stream_write_timeout"), std::string::npos) << write.message();
+    EXPECT_NE(smux::error_code(error::keepalive_timeout).message().find("keep-alive"),
+              std::string::npos);
+    // Both are timeouts to generic code, and neither ends the session.
+    EXPECT_EQ(read, std::errc::timed_out);
+    EXPECT_EQ(write, std::errc::timed_out);
+    EXPECT_NE(read, smux::condition::session_terminated);
+    EXPECT_NE(write, smux::condition::session_terminated);
+}
+
 }  // namespace

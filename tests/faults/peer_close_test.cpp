@@ -99,7 +99,7 @@ TEST_P(abandoned_stream, waiting_write_is_released) {
             c.close();
             break;
         case way_out::write_timeout:
-            expected = smux::error::timeout;
+            expected = smux::error::write_timeout;
             break;
         case way_out::session_close:
             p.client.close();
