@@ -65,18 +65,20 @@ class basic_session {
     };
 
     /** Takes over a connected stream and starts the session.
-        @throws config_error when `cfg` is invalid. */
-    basic_session(role r, NextLayer next_layer, config const& cfg = config{})
-        : impl_(std::make_shared<detail::transport_session<NextLayer>>(r, cfg,
+        @throws config_error when `cfg` is invalid; `next_layer` is then left untouched (the
+        connection stays with the caller). */
+    basic_session(role r, NextLayer&& next_layer, config const& cfg = config{})
+        : impl_(std::make_shared<detail::transport_session<NextLayer>>(r, validated(cfg),
                                                                        std::move(next_layer))) {
         impl_->start();
     }
 
-    /// Constructs the next layer in place from `args` (for layers that cannot move).
+    /** Constructs the next layer in place from `args` (for layers that cannot move).
+        @throws config_error when `cfg` is invalid, before anything is taken from `args`. */
     template <class... Args>
     basic_session(role r, config const& cfg, std::in_place_t, Args&&... args)
         : impl_(std::make_shared<detail::transport_session<NextLayer>>(
-              r, cfg, std::forward<Args>(args)...)) {
+              r, validated(cfg), std::forward<Args>(args)...)) {
         impl_->start();
     }
 
@@ -163,6 +165,13 @@ class basic_session {
   private:
     template <class, class>
     friend class basic_session;
+
+    /// Validates before any argument is moved from (arguments are evaluated before the call
+    /// that moves them).
+    static config const& validated(config const& cfg) {
+        validate_or_throw(cfg);
+        return cfg;
+    }
 
     std::shared_ptr<detail::transport_session<NextLayer>> impl_;
 };

@@ -334,7 +334,7 @@ TEST_P(streams, in_place_constructed_tcp_session) {
     ASSERT_TRUE(tasks.wait(ioc));
 }
 
-TEST(streams_config, invalid_config_throws_config_error) {
+TEST(streams_config, invalid_config_throws_config_error_and_leaves_the_connection_to_the_caller) {
     asio::io_context ioc;
     asio::local::stream_protocol::socket a(ioc), b(ioc);
     asio::local::connect_pair(a, b);
@@ -344,6 +344,17 @@ TEST(streams_config, invalid_config_throws_config_error) {
     cfg.version = 1;
     cfg.max_frame_size = 70000;
     EXPECT_THROW(smux::local_session(smux::role::client, std::move(b), cfg), smux::config_error);
+    EXPECT_THROW(smux::local_session(smux::role::client, cfg, std::in_place, std::move(b)),
+                 smux::config_error);
+
+    // Both sockets are still open and connected: a valid session can use them now.
+    ASSERT_TRUE(a.is_open());
+    ASSERT_TRUE(b.is_open());
+    smux::local_session client(smux::role::client, std::move(a), quiet_config(1));
+    smux::local_session server(smux::role::server, std::move(b), quiet_config(1));
+    auto pair = open_pair_now(ioc, client, server);
+    ASSERT_TRUE(pair);
+    EXPECT_EQ(pair->first.id(), pair->second.id());
 }
 
 INSTANTIATE_TEST_SUITE_P(versions, streams, ::testing::Values(1, 2), version_name);
