@@ -216,7 +216,7 @@ TEST_P(cancellation, read_or_timer_where_the_timer_wins_leaves_the_bytes_for_the
         co_await asio::async_write(c, asio::buffer(text), asio::use_awaitable);
         auto [ec, got] = co_await read_exactly(s, text.size());
         EXPECT_FALSE(ec);
-        EXPECT_EQ(std::string(got.begin(), got.end()), text);
+        EXPECT_EQ(to_string(got), text);
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }
@@ -245,11 +245,11 @@ TEST_P(cancellation, read_or_timer_where_the_read_wins_leaves_the_stream_usable)
         co_await asio::async_write(c, asio::buffer(more), asio::use_awaitable);
         auto [ec, got] = co_await read_exactly(s, more.size());
         EXPECT_FALSE(ec);
-        EXPECT_EQ(std::string(got.begin(), got.end()), more);
+        EXPECT_EQ(to_string(got), more);
         co_await asio::async_write(s, asio::buffer(more), asio::use_awaitable);
         auto [ec2, got2] = co_await read_exactly(c, more.size());
         EXPECT_FALSE(ec2);
-        EXPECT_EQ(std::string(got2.begin(), got2.end()), more);
+        EXPECT_EQ(to_string(got2), more);
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }
@@ -343,9 +343,9 @@ TEST_P(cancellation, cancellation_racing_with_arriving_data_loses_nothing) {
         bytes received;
         int aborted = 0;
         for (int i = 0; i < rounds; ++i) {
-            auto const byte = static_cast<std::uint8_t>(i);
+            auto const byte = static_cast<std::byte>(static_cast<std::uint8_t>(i));
             asio::cancellation_signal signal;
-            std::array<std::uint8_t, 4> buf{};
+            std::array<std::byte, 4> buf{};
             c.async_write_some(asio::buffer(&byte, 1), [](smux::error_code, std::size_t) {});
             auto read = s.async_read_some(
                 asio::buffer(buf),
@@ -370,7 +370,8 @@ TEST_P(cancellation, cancellation_racing_with_arriving_data_loses_nothing) {
         received.insert(received.end(), rest.begin(), rest.end());
         EXPECT_EQ(received.size(), static_cast<std::size_t>(rounds));
         for (std::size_t i = 0; i < received.size(); ++i) {
-            EXPECT_EQ(received[i], static_cast<std::uint8_t>(i)) << "at " << i;
+            EXPECT_EQ(received[i], static_cast<std::byte>(static_cast<std::uint8_t>(i)))
+                << "at " << i;
         }
         ::testing::Test::RecordProperty("aborted_reads", aborted);
     });

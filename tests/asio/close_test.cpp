@@ -291,7 +291,7 @@ TEST_P(session_close, dropping_the_session_handle_closes_it_and_streams_outlive_
 
     auto [ec, got] = drain_now(ioc, c);
     EXPECT_EQ(ec, smux::error::session_closed) << ec.message();
-    EXPECT_EQ(std::string(got.begin(), got.end()), text);
+    EXPECT_EQ(to_string(got), text);
     io_result cw;
     c.async_write_some(asio::buffer(text), cw.handler());
     ASSERT_TRUE(run_until(ioc, cw.ready()));
@@ -502,7 +502,7 @@ TEST_P(stream_close, destroying_the_handle_sends_fin) {
     EXPECT_FALSE(pair->first.is_open());
     auto [ec, got] = drain_now(ioc, s);
     EXPECT_EQ(ec, asio::error::eof) << ec.message();
-    EXPECT_EQ(std::string(got.begin(), got.end()), last);
+    EXPECT_EQ(to_string(got), last);
 }
 
 TEST_P(stream_close, closing_with_unread_data_returns_the_receive_budget) {

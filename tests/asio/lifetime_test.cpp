@@ -70,7 +70,7 @@ asio::awaitable<void> suspend_forever(smux::basic_session<NextLayer> client,
     smux::stream c = co_await client.async_open_stream(asio::use_awaitable);
     smux::stream s = co_await server.async_accept_stream(asio::use_awaitable);
     std::array<char, 16> buf{};
-    bytes const data(300000, 7);
+    bytes const data(300000, std::byte{7});
     *suspended = true;
     switch (where) {
         case suspend_in::read:

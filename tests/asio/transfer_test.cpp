@@ -35,7 +35,7 @@ asio::awaitable<std::uint64_t> send_pattern(smux::stream& s, pattern pat, std::u
     while (pos < total) {
         auto const n = static_cast<std::size_t>(
             std::min<std::uint64_t>(sizes[k++ % sizes.size()], total - pos));
-        std::span<std::uint8_t> chunk(buf.data(), n);
+        std::span<std::byte> chunk(buf.data(), n);
         pat.fill(pos, chunk);
         sum = fnv1a(sum, chunk);
         co_await asio::async_write(s, asio::buffer(chunk.data(), n), asio::use_awaitable);
@@ -54,7 +54,7 @@ asio::awaitable<received> receive_pattern(smux::stream& s, pattern pat,
     for (;;) {
         auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), as_tuple_awaitable);
         if (n > 0) {
-            std::span<std::uint8_t> want(expect.data(), n);
+            std::span<std::byte> want(expect.data(), n);
             pat.fill(r.bytes, want);
             if (r.first_mismatch < 0 && std::memcmp(buf.data(), want.data(), n) != 0) {
                 std::size_t i = 0;
@@ -63,7 +63,7 @@ asio::awaitable<received> receive_pattern(smux::stream& s, pattern pat,
                 }
                 r.first_mismatch = static_cast<std::int64_t>(r.bytes + i);
             }
-            r.checksum = fnv1a(r.checksum, std::span<std::uint8_t const>(buf.data(), n));
+            r.checksum = fnv1a(r.checksum, std::span<std::byte const>(buf.data(), n));
             r.bytes += n;
         }
         if (ec) {

@@ -380,18 +380,18 @@ std::vector<violation> violations() {
             add("unknown_command_255", header(v, 255, 0, 3), smux::error::unknown_command);
             add("syn_with_the_server_parity", syn(v, 4), smux::error::invalid_stream_id);
             add("syn_with_id_zero", syn(v, 0), smux::error::invalid_stream_id);
-            add("syn_with_payload", frame(v, cmd::syn, 5, bytes(8, 0)),
+            add("syn_with_payload", frame(v, cmd::syn, 5, bytes(8)),
                 smux::error::invalid_frame_length);
-            add("fin_with_payload", frame(v, cmd::fin, 3, bytes(4, 0)),
+            add("fin_with_payload", frame(v, cmd::fin, 3, bytes(4)),
                 smux::error::invalid_frame_length);
-            add("nop_with_payload", frame(v, cmd::nop, 0, bytes(1, 0)),
+            add("nop_with_payload", frame(v, cmd::nop, 0, bytes(1)),
                 smux::error::invalid_frame_length);
             if (v == 1) {
                 add("update_in_version_1", upd(1, 3, 5, 65'536), smux::error::unexpected_update);
             } else {
-                add("short_update", frame(2, cmd::upd, 3, bytes(4, 0)),
+                add("short_update", frame(2, cmd::upd, 3, bytes(4)),
                     smux::error::invalid_frame_length);
-                add("long_update", frame(2, cmd::upd, 3, bytes(9, 0)),
+                add("long_update", frame(2, cmd::upd, 3, bytes(9)),
                     smux::error::invalid_frame_length);
                 // The server sent 5 bytes on stream 3 (the echo); 1000 were never sent.
                 add("update_acknowledging_unsent_bytes", upd(2, 3, 1000, 65'536),
@@ -474,7 +474,7 @@ std::vector<tolerated> tolerated_frames() {
                 cat({psh(v, 3, "a"), fin(v, 3), psh(v, 3, "b"), fin(v, 3), psh(v, 3, "c")}), "abc");
             // Only the 16-bit field bounds a PSH, not the receiver's own max_frame_size.
             bytes const big = random_bytes(65'535, 65);
-            add("psh_longer_than_the_server_max_frame_size", psh(v, 3, big), text(big), 1024);
+            add("psh_longer_than_the_server_max_frame_size", psh(v, 3, big), to_string(big), 1024);
             if (v == 2) {
                 add("upd_for_a_stream_never_opened", upd(2, 11, 0, 65'536), "");
             }
@@ -590,7 +590,7 @@ void pace(std::shared_ptr<trickle> const& t, raw_peer* a) {
         if (ec || t->stop || a->write_error() || a->read_ended()) {
             return;
         }
-        a->send(bytes{static_cast<std::uint8_t>(t->sent++)});
+        a->send(bytes{static_cast<std::byte>(static_cast<std::uint8_t>(t->sent++))});
         pace(t, a);
     });
 }
@@ -798,12 +798,11 @@ TEST_P(hostile, truncated_frame_then_close) {
     std::vector<std::pair<std::string, bytes>> cuts{
         {"five header bytes", prefix(header(v, cmd::psh, 100, 3), 5)},
         {"three bytes of a SYN", prefix(syn(v, 5), 3)},
-        {"PSH announcing 1000 bytes, 10 sent", cat({header(v, cmd::psh, 1000, 3), bytes(10, 'z')})},
+        {"PSH announcing 1000 bytes, 10 sent", with_payload(header(v, cmd::psh, 1000, 3), 10, 'z')},
         {"PSH header only", header(v, cmd::psh, 65'535, 3)},
     };
     if (v == 2) {
-        cuts.emplace_back("UPD with 3 of its 8 payload bytes",
-                          cat({header(2, cmd::upd, 8, 3), bytes{1, 0, 0}}));
+        cuts.emplace_back("UPD with 3 of its 8 payload bytes", prefix(upd(2, 3, 1, 0), 8 + 3));
     }
     for (auto const& [what, cut] : cuts) {
         SCOPED_TRACE(what);

@@ -145,65 +145,7 @@ inline std::int64_t ms_since(clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - t).count();
 }
 
-// ---- frames (8-byte little-endian header: ver u8, cmd u8, len u16, sid u32, then payload)
-
-namespace cmd {
-inline constexpr std::uint8_t syn = 0;
-inline constexpr std::uint8_t fin = 1;
-inline constexpr std::uint8_t psh = 2;
-inline constexpr std::uint8_t nop = 3;
-inline constexpr std::uint8_t upd = 4;
-}  // namespace cmd
-
-inline bytes header(int version, std::uint8_t command, std::uint16_t length, std::uint32_t sid) {
-    return {static_cast<std::uint8_t>(version),
-            command,
-            static_cast<std::uint8_t>(length & 0xffU),
-            static_cast<std::uint8_t>(length >> 8U),
-            static_cast<std::uint8_t>(sid & 0xffU),
-            static_cast<std::uint8_t>((sid >> 8U) & 0xffU),
-            static_cast<std::uint8_t>((sid >> 16U) & 0xffU),
-            static_cast<std::uint8_t>(sid >> 24U)};
-}
-
-inline bytes cat(std::initializer_list<bytes> parts) {
-    bytes out;
-    for (auto const& p : parts) {
-        out.insert(out.end(), p.begin(), p.end());
-    }
-    return out;
-}
-
-/// A header with `length`, followed by `payload` (which may be shorter or longer: hostile).
-inline bytes frame(int version, std::uint8_t command, std::uint32_t sid, bytes const& payload) {
-    return cat(
-        {header(version, command, static_cast<std::uint16_t>(payload.size()), sid), payload});
-}
-
-inline bytes syn(int version, std::uint32_t sid) {
-    return header(version, cmd::syn, 0, sid);
-}
-inline bytes fin(int version, std::uint32_t sid) {
-    return header(version, cmd::fin, 0, sid);
-}
-inline bytes nop(int version) {
-    return header(version, cmd::nop, 0, 0);
-}
-inline bytes psh(int version, std::uint32_t sid, std::string_view text) {
-    return frame(version, cmd::psh, sid, bytes(text.begin(), text.end()));
-}
-inline bytes psh(int version, std::uint32_t sid, bytes const& payload) {
-    return frame(version, cmd::psh, sid, payload);
-}
-
-inline bytes le32(std::uint32_t v) {
-    return {static_cast<std::uint8_t>(v & 0xffU), static_cast<std::uint8_t>((v >> 8U) & 0xffU),
-            static_cast<std::uint8_t>((v >> 16U) & 0xffU), static_cast<std::uint8_t>(v >> 24U)};
-}
-
-inline bytes upd(int version, std::uint32_t sid, std::uint32_t consumed, std::uint32_t window) {
-    return cat({header(version, cmd::upd, 8, sid), le32(consumed), le32(window)});
-}
+// ---- frames (the builders: support/wire.hpp)
 
 /// `total` bytes of `pattern(seed)` on stream `sid`, cut into PSH frames of `frame_size`.
 inline bytes psh_stream(int version, std::uint32_t sid, std::size_t total, std::size_t frame_size,
@@ -219,16 +161,21 @@ inline bytes psh_stream(int version, std::uint32_t sid, std::size_t total, std::
     return out;
 }
 
-inline std::string text(bytes const& b) {
-    return {b.begin(), b.end()};
-}
-
 // ---- what the attacker receives, parsed and checked
 
 /** The frames a raw peer received, parsed incrementally and checked against the wire contract:
     a server must send only well-formed frames of its session's version, PSH no longer than its
     own max_frame_size. The first violation is recorded in `malformed` and parsing stops. */
 struct inbound {
+    static std::size_t le16(std::byte const* p) {
+        return std::to_integer<std::size_t>(p[0]) | (std::to_integer<std::size_t>(p[1]) << 8U);
+    }
+    static std::uint32_t le32_at(std::byte const* p) {
+        return std::to_integer<std::uint32_t>(p[0]) | (std::to_integer<std::uint32_t>(p[1]) << 8U) |
+               (std::to_integer<std::uint32_t>(p[2]) << 16U) |
+               (std::to_integer<std::uint32_t>(p[3]) << 24U);
+    }
+
     int version = 1;
     std::size_t max_frame = 65'535;
 
@@ -243,20 +190,18 @@ struct inbound {
     std::size_t largest_psh = 0;
     std::string malformed;
 
-    void feed(std::uint8_t const* p, std::size_t n) {
+    void feed(std::byte const* p, std::size_t n) {
         if (!malformed.empty()) {
             return;
         }
         pending.insert(pending.end(), p, p + n);
         std::size_t at = 0;
         while (malformed.empty() && pending.size() - at >= 8) {
-            std::uint8_t const* h = pending.data() + at;
-            int const ver = h[0];
-            std::uint8_t const c = h[1];
-            std::size_t const len = h[2] | (static_cast<std::size_t>(h[3]) << 8U);
-            std::uint32_t const sid = h[4] | (static_cast<std::uint32_t>(h[5]) << 8U) |
-                                      (static_cast<std::uint32_t>(h[6]) << 16U) |
-                                      (static_cast<std::uint32_t>(h[7]) << 24U);
+            std::byte const* h = pending.data() + at;
+            int const ver = std::to_integer<int>(h[0]);
+            auto const c = std::to_integer<std::uint8_t>(h[1]);
+            std::size_t const len = le16(h + 2);
+            std::uint32_t const sid = le32_at(h + 4);
             std::ostringstream why;
             if (ver != version) {
                 why << "frame version " << ver << " in a version " << version << " session";
@@ -277,7 +222,7 @@ struct inbound {
             if (pending.size() - at < 8 + len) {
                 break;
             }
-            std::uint8_t const* payload = h + 8;
+            std::byte const* payload = h + 8;
             switch (c) {
                 case cmd::syn:
                     syns.push_back(sid);
@@ -295,14 +240,9 @@ struct inbound {
                 case cmd::nop:
                     ++nops;
                     break;
-                default: {
-                    std::uint32_t const consumed = payload[0] |
-                                                   (static_cast<std::uint32_t>(payload[1]) << 8U) |
-                                                   (static_cast<std::uint32_t>(payload[2]) << 16U) |
-                                                   (static_cast<std::uint32_t>(payload[3]) << 24U);
-                    updates.emplace_back(sid, consumed);
+                default:
+                    updates.emplace_back(sid, le32_at(payload));
                     break;
-                }
             }
             ++frames;
             at += 8 + len;
@@ -312,7 +252,7 @@ struct inbound {
 
     [[nodiscard]] std::string data_of(std::uint32_t sid) const {
         auto it = data.find(sid);
-        return it == data.end() ? std::string() : text(it->second);
+        return it == data.end() ? std::string() : to_string(it->second);
     }
     [[nodiscard]] std::size_t size_of(std::uint32_t sid) const {
         auto it = data.find(sid);
@@ -342,7 +282,7 @@ class raw_peer {
         bool read_ended = false;
         smux::error_code read_error;
         std::uint64_t received = 0;
-        std::array<std::uint8_t, 64 * 1024> buffer{};
+        std::array<std::byte, 64 * 1024> buffer{};
         inbound in;
     };
 

@@ -362,7 +362,7 @@ TEST_P(library_limits, psh_for_unknown_streams_is_not_charged) {
         got = std::move(data);
     });
     ASSERT_TRUE(tasks.wait(ioc));
-    EXPECT_EQ(text(got), "hello");
+    EXPECT_EQ(to_string(got), "hello");
     EXPECT_GE(t.stats().bytes_received, 8U * MiB);
     EXPECT_LE(t.max_buffered(), 5U);
     EXPECT_TRUE(t.server().is_open());
