@@ -130,17 +130,19 @@ TEST_P(cancel_by_type, write_blocked_on_the_closed_window_is_cancelled) {
     smux::stream& c = pair->first;
     smux::stream& s = pair->second;
 
-    bytes const data = random_bytes(262144 + 100000, 41);
+    bytes const data = random_bytes(v2_initial_window + 100000, 41);
     capture<smux::error_code, std::size_t> first;
     c.async_write_some(asio::buffer(data), first.handler());
     ASSERT_TRUE(run_until(ioc, first.ready()));
     ASSERT_FALSE(first.get<0>());
-    ASSERT_EQ(first.get<1>(), 262144U);  // the whole initial window, the peer reads nothing
+    ASSERT_EQ(first.get<1>(),
+              v2_initial_window);  // the whole initial window, the peer reads nothing
 
     asio::cancellation_signal signal;
     capture<smux::error_code, std::size_t> blocked;
-    c.async_write_some(asio::buffer(data.data() + 262144, data.size() - 262144),
-                       asio::bind_cancellation_slot(signal.slot(), blocked.handler()));
+    c.async_write_some(
+        asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+        asio::bind_cancellation_slot(signal.slot(), blocked.handler()));
     run_ready(ioc);
     // The session still works meanwhile: another stream opens and carries data.
     auto other = open_pair_now(ioc, p.client, p.server);
@@ -155,13 +157,14 @@ TEST_P(cancel_by_type, write_blocked_on_the_closed_window_is_cancelled) {
     EXPECT_EQ(blocked.get<0>(), asio::error::operation_aborted) << blocked.get<0>().message();
     EXPECT_EQ(blocked.get<1>(), 0U);
 
-    // Nothing of the cancelled write was sent: the peer gets exactly the first 262144 bytes,
-    // then the rest written again, then end of file.
+    // Nothing of the cancelled write was sent: the peer gets exactly the first v2_initial_window
+    // bytes, then the rest written again, then end of file.
     task_group tasks;
     tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
         auto writer = [&]() -> asio::awaitable<void> {
-            co_await asio::async_write(c, asio::buffer(data.data() + 262144, data.size() - 262144),
-                                       asio::use_awaitable);
+            co_await asio::async_write(
+                c, asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+                asio::use_awaitable);
             c.shutdown_send();
         };
         auto [ec, got] = co_await (writer() && read_to_end(s));
@@ -308,9 +311,11 @@ TEST(cancellation_v2, stream_cancel_completes_a_write_blocked_on_the_window) {
     capture<smux::error_code, std::size_t> w;
     c.async_write_some(asio::buffer(data), w.handler());
     ASSERT_TRUE(run_until(ioc, w.ready()));
-    ASSERT_EQ(w.get<1>(), 262144U);
+    ASSERT_EQ(w.get<1>(), v2_initial_window);
     capture<smux::error_code, std::size_t> blocked;
-    c.async_write_some(asio::buffer(data.data() + 262144, data.size() - 262144), blocked.handler());
+    c.async_write_some(
+        asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+        blocked.handler());
     run_ready(ioc);
     ASSERT_FALSE(blocked.done);
     c.cancel();
@@ -323,7 +328,7 @@ TEST(cancellation_v2, stream_cancel_completes_a_write_blocked_on_the_window) {
         c.shutdown_send();
         auto [ec, got] = co_await read_to_end(s);
         EXPECT_EQ(ec, asio::error::eof);
-        EXPECT_EQ(got.size(), 262144U);
+        EXPECT_EQ(got.size(), v2_initial_window);
         EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
     });
     ASSERT_TRUE(tasks.wait(ioc));

@@ -82,7 +82,7 @@ asio::awaitable<void> suspend_forever(smux::basic_session<NextLayer> client,
         case suspend_in::wait_closed:
             co_await client.async_wait_closed(asio::use_awaitable);
             break;
-        case suspend_in::window_write:  // version 2: blocks after 262144 bytes
+        case suspend_in::window_write:  // version 2: blocks after v2_initial_window bytes
             co_await asio::async_write(c, asio::buffer(data), asio::use_awaitable);
             break;
     }

@@ -24,8 +24,9 @@ void PrintTo(violation const& v, std::ostream* os) {
     *os << v.name;
 }
 
-/// More PSH payload on stream 3 than the 262144-byte initial window allows.
+/// More PSH payload on stream 3 than the v2 initial window allows.
 bytes window_overrun_frames() {
+    static_assert(5 * 65'535 > v2_initial_window);
     bytes out;
     for (int i = 0; i < 5; ++i) {
         auto f = with_payload(header(2, 2, 65535, 3), 65535, static_cast<std::uint8_t>(i));

@@ -659,7 +659,7 @@ TEST_P(hostile, syn_flood_without_data_or_reading) {
 // by its own limits.
 TEST_P(hostile, peer_that_never_reads_the_echoes) {
     std::int64_t const total = tcp_send_buffer_max() + 4 * MiB;
-    constexpr std::size_t per_stream = 128 * 1024;  // under the v2 initial window (262144)
+    constexpr std::size_t per_stream = 128 * 1024;  // under the v2 initial window
     auto const streams = static_cast<std::uint32_t>(total / static_cast<std::int64_t>(per_stream));
     server_options opts = short_keepalive(options());
     opts.max_receive_buffer = 2 * total;
@@ -831,8 +831,8 @@ TEST_P(hostile_v2, sending_past_the_window_is_window_overrun) {
     ASSERT_TRUE(start(GetParam().target, options()));
     raw_peer& a = attacker();
     ASSERT_TRUE(connect(a));
-    // The server may have granted at most 262144 + (16 KiB read + 65536) before its echo
-    // blocked on the attacker's window of 262144: 1 MiB is more than that.
+    // The server may have granted at most v2_initial_window + (16 KiB read + 65536) before its
+    // echo blocked on the attacker's window of v2_initial_window: 1 MiB is more than that.
     a.send(cat({syn(2, 3), psh_stream(2, 3, 1 * MiB, 32 * 1024, 3)}));
     ASSERT_TRUE(expect_end(a.port(), smux::error::window_overrun));
     ASSERT_TRUE(probe());

@@ -202,7 +202,7 @@ TEST_P(library_limits, syn_flood_backlog_order_and_refusals) {
     EXPECT_EQ(extra.get<0>(), smux::error::session_closed);
 }
 
-// v2: the initial window of 262144 bytes is accepted to the byte; one byte more is
+// v2: the initial window (v2_initial_window bytes) is accepted to the byte; one byte more is
 // window_overrun. After a window update (consumed 100, window 1 MiB) the limit is 100 + 1 MiB.
 TEST(library_limits_v2, window_is_enforced_to_the_byte) {
     for (std::int64_t stream_buffer : {std::int64_t{65'536}, 1 * MiB}) {
@@ -217,7 +217,7 @@ TEST(library_limits_v2, window_is_enforced_to_the_byte) {
         raw_peer& a = t.attacker();
         a.start_reading();
 
-        std::uint32_t allowed = 262'144;
+        auto allowed = static_cast<std::uint32_t>(v2_initial_window);
         std::uint32_t read = 0;
         a.send(cat({syn(2, 3), psh_stream(2, 3, 1000, 1000, 9)}));
         capture<smux::error_code, smux::stream> accepted;

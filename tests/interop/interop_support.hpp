@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <smux/core/session.hpp>
 #include <smux/smux.hpp>
 #include <span>
 #include <stdexcept>
@@ -57,7 +58,7 @@ std::int64_t after_fin_bytes(int version);
 std::int64_t slow_stream_bytes(int version);
 inline constexpr int slow_other_streams = 8;
 inline constexpr std::size_t slow_other_bytes = 256 * 1024;
-inline constexpr std::int64_t v2_initial_window = 262144;
+inline constexpr std::int64_t v2_initial_window = smux::core::initial_peer_window;
 /// Short keep-alive for the keep-alive scenarios. The timeout leaves room for a loaded
 /// machine (sanitizer builds, parallel tests) to stall a process for a few hundred ms.
 inline constexpr milliseconds keepalive_interval{100};

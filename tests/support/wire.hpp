@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include <smux/core/session.hpp>
+
 namespace smux_wire {
 
 /// The bytes of every test tree (the engine's byte type; asio::buffer takes it as it is).
@@ -84,6 +86,12 @@ inline bytes cat(std::initializer_list<bytes> parts) {
     }
     return out;
 }
+
+// ---- protocol constants
+
+/// Protocol version 2: the initial per-stream window, what a writer may send before the first
+/// UPD (a constant of the protocol; 262144, Go's initialPeerWindow).
+inline constexpr std::size_t v2_initial_window = smux::core::initial_peer_window;
 
 // ---- raw frames
 
