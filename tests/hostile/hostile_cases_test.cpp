@@ -35,7 +35,7 @@ std::vector<where> targets() {
 }
 
 /// The shared fixture: one server (either target), one well-behaved client, attackers.
-class hostile_base : public ::testing::Test {
+class hostile_base : public ::testing::Test, protected watched_loop {
   protected:
     ::testing::AssertionResult start(where w, server_options const& opts) {
         where_ = w;
@@ -135,51 +135,39 @@ class hostile_base : public ::testing::Test {
         return r;
     }
 
-    /// Runs the event loop until `done` holds, within the test's watchdog.
-    template <class Pred>
-    ::testing::AssertionResult run(Pred&& done, std::string const& what) {
-        return run(
-            std::forward<Pred>(done), [] { return 0; }, what, wd_.remaining());
+    // watched_loop: the loop, the server's counters sampled after every step, its own work, and
+    // the state of the attack and the server for a failure.
+    asio::io_context& loop() override {
+        return ioc_;
     }
-
-    /** The same, and fails early when neither `progress()` (what the peer sees) nor the
-        server's own work (server_progress) changes for stall_limit: a server that is slow
-        but busy (allocating streams, parsing a backlog) is not taken for a stalled one. */
-    template <class Pred, class Progress>
-    ::testing::AssertionResult run(Pred&& done, Progress&& progress, std::string const& what,
-                                   clock::duration stall = stall_limit) {
-        auto r = run_with_progress(
-            ioc_,
-            [&] {
-                if (lib_) {
-                    lib_->sample();
-                }
-                return done();
-            },
-            [&] { return std::pair(progress(), server_progress()); }, stall, wd_.remaining());
-        if (!r) {
-            r << " (waiting for: " << what << ")";
-            if (proc_) {
-                r << "\nsmux-echo: VmRSS peak " << mib(max_rss_) << " (baseline "
-                  << mib(baseline_.rss) << ")";
-            }
-            for (std::size_t i = 0; i < peers_.size(); ++i) {
-                raw_peer const& p = *peers_[i];
-                r << "\nattacker " << i << ": sent " << p.sent() << (p.idle() ? "" : " (writing)")
-                  << ", received " << p.received() << " (" << p.in().frames << " frames, "
-                  << p.in().fin_order.size() << " FIN)";
-            }
-            if (lib_) {
-                for (auto const& e : lib_->sessions()) {
-                    r << "\nsession from port " << e.peer_port << ": " << describe(e.last)
-                      << (e.ended ? ", ended: " + e.ended->message() : std::string());
-                }
-            }
-            if (proc_) {
-                r << "\nsmux-echo stderr:\n" << proc_->log();
+    void sample() override {
+        if (lib_) {
+            lib_->sample();
+        }
+    }
+    [[nodiscard]] std::uint64_t own_progress() const override {
+        return server_progress();
+    }
+    void report(::testing::AssertionResult& r) const override {
+        if (proc_) {
+            r << "\nsmux-echo: VmRSS peak " << mib(max_rss_) << " (baseline " << mib(baseline_.rss)
+              << ")";
+        }
+        for (std::size_t i = 0; i < peers_.size(); ++i) {
+            raw_peer const& p = *peers_[i];
+            r << "\nattacker " << i << ": sent " << p.sent() << (p.idle() ? "" : " (writing)")
+              << ", received " << p.received() << " (" << p.in().frames << " frames, "
+              << p.in().fin_order.size() << " FIN)";
+        }
+        if (lib_) {
+            for (auto const& e : lib_->sessions()) {
+                r << "\nsession from port " << e.peer_port << ": " << describe(e.last)
+                  << (e.ended ? ", ended: " + e.ended->message() : std::string());
             }
         }
-        return r;
+        if (proc_) {
+            r << "\nsmux-echo stderr:\n" << proc_->log();
+        }
     }
 
     /// The well-behaved session opens a stream and gets its echo.
@@ -281,7 +269,6 @@ class hostile_base : public ::testing::Test {
     std::int64_t peer_streams_ = 1;
 
     asio::io_context ioc_;
-    watchdog wd_;
     where where_ = where::library;
     server_options opts_;
     std::unique_ptr<server_process> proc_;

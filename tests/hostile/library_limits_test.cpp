@@ -16,7 +16,7 @@ using namespace smux_hostile;
 
 /// A server session on 127.0.0.1 whose peer is a raw attacker; counters sampled after every
 /// event-loop step.
-class attacked_session {
+class attacked_session : public watched_loop {
   public:
     attacked_session(asio::io_context& ioc, smux::config const& cfg)
         : ioc_(ioc),
@@ -42,41 +42,10 @@ class attacked_session {
     std::uint64_t max_buffered() const noexcept { return max_buffered_; }
     std::uint64_t max_open() const noexcept { return max_open_; }
 
-    void sample() {
+    void sample() override {
         last_ = server_->stats();
         max_buffered_ = std::max(max_buffered_, last_.buffered_bytes);
         max_open_ = std::max(max_open_, last_.streams_open);
-    }
-
-    template <class Pred>
-    ::testing::AssertionResult run(Pred&& done, std::string const& what) {
-        return run(
-            std::forward<Pred>(done), [] { return 0; }, what, wd_.remaining());
-    }
-
-    /** The same, and fails early when neither `progress()` (what the peer sees) nor the
-        session's own work (its frame and stream counters) changes for stall_limit. */
-    template <class Pred, class Progress>
-    ::testing::AssertionResult run(Pred&& done, Progress&& progress, std::string const& what,
-                                   clock::duration stall = stall_limit) {
-        auto r = run_with_progress(
-            ioc_,
-            [&] {
-                sample();
-                return done();
-            },
-            [&] {
-                return std::pair(progress(), last_.frames_received + last_.frames_sent +
-                                                 last_.streams_accepted + last_.streams_refused);
-            },
-            stall, wd_.remaining());
-        if (!r) {
-            r << " (waiting for: " << what << ")\nattacker: sent " << attacker_.sent()
-              << (attacker_.idle() ? "" : " (writing)") << ", received " << attacker_.received()
-              << " (" << attacker_.in().frames << " frames, " << attacker_.in().fin_order.size()
-              << " FIN)\nsession: " << describe(last_);
-        }
-        return r;
     }
 
     /// Runs every ready handler until none is left (nothing can happen without new input).
@@ -114,9 +83,20 @@ class attacked_session {
     }
 
   private:
+    // watched_loop: the session's frame and stream counters are its own work.
+    asio::io_context& loop() override { return ioc_; }
+    [[nodiscard]] std::uint64_t own_progress() const override {
+        return last_.frames_received + last_.frames_sent + last_.streams_accepted +
+               last_.streams_refused;
+    }
+    void report(::testing::AssertionResult& r) const override {
+        r << "\nattacker: sent " << attacker_.sent() << (attacker_.idle() ? "" : " (writing)")
+          << ", received " << attacker_.received() << " (" << attacker_.in().frames << " frames, "
+          << attacker_.in().fin_order.size() << " FIN)\nsession: " << describe(last_);
+    }
+
     asio::io_context& ioc_;
     smux::config cfg_;
-    watchdog wd_;
     tcp::acceptor acceptor_;
     raw_peer attacker_;
     std::unique_ptr<smux::tcp_session> server_;
