@@ -130,17 +130,19 @@ TEST_P(cancel_by_type, write_blocked_on_the_closed_window_is_cancelled) {
     smux::stream& c = pair->first;
     smux::stream& s = pair->second;
 
-    bytes const data = random_bytes(262144 + 100000, 41);
+    bytes const data = random_bytes(v2_initial_window + 100000, 41);
     capture<smux::error_code, std::size_t> first;
     c.async_write_some(asio::buffer(data), first.handler());
     ASSERT_TRUE(run_until(ioc, first.ready()));
     ASSERT_FALSE(first.get<0>());
-    ASSERT_EQ(first.get<1>(), 262144U);  // the whole initial window, the peer reads nothing
+    ASSERT_EQ(first.get<1>(),
+              v2_initial_window);  // the whole initial window, the peer reads nothing
 
     asio::cancellation_signal signal;
     capture<smux::error_code, std::size_t> blocked;
-    c.async_write_some(asio::buffer(data.data() + 262144, data.size() - 262144),
-                       asio::bind_cancellation_slot(signal.slot(), blocked.handler()));
+    c.async_write_some(
+        asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+        asio::bind_cancellation_slot(signal.slot(), blocked.handler()));
     run_ready(ioc);
     // The session still works meanwhile: another stream opens and carries data.
     auto other = open_pair_now(ioc, p.client, p.server);
@@ -155,13 +157,14 @@ TEST_P(cancel_by_type, write_blocked_on_the_closed_window_is_cancelled) {
     EXPECT_EQ(blocked.get<0>(), asio::error::operation_aborted) << blocked.get<0>().message();
     EXPECT_EQ(blocked.get<1>(), 0U);
 
-    // Nothing of the cancelled write was sent: the peer gets exactly the first 262144 bytes,
-    // then the rest written again, then end of file.
+    // Nothing of the cancelled write was sent: the peer gets exactly the first v2_initial_window
+    // bytes, then the rest written again, then end of file.
     task_group tasks;
     tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
         auto writer = [&]() -> asio::awaitable<void> {
-            co_await asio::async_write(c, asio::buffer(data.data() + 262144, data.size() - 262144),
-                                       asio::use_awaitable);
+            co_await asio::async_write(
+                c, asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+                asio::use_awaitable);
             c.shutdown_send();
         };
         auto [ec, got] = co_await (writer() && read_to_end(s));
@@ -216,7 +219,7 @@ TEST_P(cancellation, read_or_timer_where_the_timer_wins_leaves_the_bytes_for_the
         co_await asio::async_write(c, asio::buffer(text), asio::use_awaitable);
         auto [ec, got] = co_await read_exactly(s, text.size());
         EXPECT_FALSE(ec);
-        EXPECT_EQ(std::string(got.begin(), got.end()), text);
+        EXPECT_EQ(to_string(got), text);
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }
@@ -245,11 +248,11 @@ TEST_P(cancellation, read_or_timer_where_the_read_wins_leaves_the_stream_usable)
         co_await asio::async_write(c, asio::buffer(more), asio::use_awaitable);
         auto [ec, got] = co_await read_exactly(s, more.size());
         EXPECT_FALSE(ec);
-        EXPECT_EQ(std::string(got.begin(), got.end()), more);
+        EXPECT_EQ(to_string(got), more);
         co_await asio::async_write(s, asio::buffer(more), asio::use_awaitable);
         auto [ec2, got2] = co_await read_exactly(c, more.size());
         EXPECT_FALSE(ec2);
-        EXPECT_EQ(std::string(got2.begin(), got2.end()), more);
+        EXPECT_EQ(to_string(got2), more);
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }
@@ -308,9 +311,11 @@ TEST(cancellation_v2, stream_cancel_completes_a_write_blocked_on_the_window) {
     capture<smux::error_code, std::size_t> w;
     c.async_write_some(asio::buffer(data), w.handler());
     ASSERT_TRUE(run_until(ioc, w.ready()));
-    ASSERT_EQ(w.get<1>(), 262144U);
+    ASSERT_EQ(w.get<1>(), v2_initial_window);
     capture<smux::error_code, std::size_t> blocked;
-    c.async_write_some(asio::buffer(data.data() + 262144, data.size() - 262144), blocked.handler());
+    c.async_write_some(
+        asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+        blocked.handler());
     run_ready(ioc);
     ASSERT_FALSE(blocked.done);
     c.cancel();
@@ -323,7 +328,7 @@ TEST(cancellation_v2, stream_cancel_completes_a_write_blocked_on_the_window) {
         c.shutdown_send();
         auto [ec, got] = co_await read_to_end(s);
         EXPECT_EQ(ec, asio::error::eof);
-        EXPECT_EQ(got.size(), 262144U);
+        EXPECT_EQ(got.size(), v2_initial_window);
         EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
     });
     ASSERT_TRUE(tasks.wait(ioc));
@@ -343,9 +348,9 @@ TEST_P(cancellation, cancellation_racing_with_arriving_data_loses_nothing) {
         bytes received;
         int aborted = 0;
         for (int i = 0; i < rounds; ++i) {
-            auto const byte = static_cast<std::uint8_t>(i);
+            auto const byte = static_cast<std::byte>(static_cast<std::uint8_t>(i));
             asio::cancellation_signal signal;
-            std::array<std::uint8_t, 4> buf{};
+            std::array<std::byte, 4> buf{};
             c.async_write_some(asio::buffer(&byte, 1), [](smux::error_code, std::size_t) {});
             auto read = s.async_read_some(
                 asio::buffer(buf),
@@ -370,7 +375,8 @@ TEST_P(cancellation, cancellation_racing_with_arriving_data_loses_nothing) {
         received.insert(received.end(), rest.begin(), rest.end());
         EXPECT_EQ(received.size(), static_cast<std::size_t>(rounds));
         for (std::size_t i = 0; i < received.size(); ++i) {
-            EXPECT_EQ(received[i], static_cast<std::uint8_t>(i)) << "at " << i;
+            EXPECT_EQ(received[i], static_cast<std::byte>(static_cast<std::uint8_t>(i)))
+                << "at " << i;
         }
         ::testing::Test::RecordProperty("aborted_reads", aborted);
     });

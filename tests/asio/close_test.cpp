@@ -58,7 +58,7 @@ TEST_P(session_close, local_close_completes_every_pending_operation_on_both_side
     smux::stream& s3 = three->second;
 
     // Fill: in version 2 exactly the initial window, so the next writes wait for a window.
-    std::size_t const fill = version == 2 ? 262144 : 100000;
+    std::size_t const fill = version == 2 ? v2_initial_window : 100000;
     bytes const to_server = random_bytes(fill + 50000, 51);
     bytes const to_client = random_bytes(fill + 50000, 52);
     io_result c2_first, s3_first;
@@ -249,9 +249,11 @@ TEST(session_close_v2, graceful_shutdown_with_a_write_blocked_on_the_window_does
     io_result first;
     c.async_write_some(asio::buffer(data), first.handler());
     ASSERT_TRUE(run_until(ioc, first.ready()));
-    ASSERT_EQ(first.get<1>(), 262144U);
+    ASSERT_EQ(first.get<1>(), v2_initial_window);
     io_result blocked;
-    c.async_write_some(asio::buffer(data.data() + 262144, data.size() - 262144), blocked.handler());
+    c.async_write_some(
+        asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+        blocked.handler());
     wait_result shutdown;
     p.client.async_shutdown(shutdown.handler());
     ASSERT_TRUE(run_until(ioc, [&] { return shutdown.done && blocked.done; }));
@@ -259,7 +261,7 @@ TEST(session_close_v2, graceful_shutdown_with_a_write_blocked_on_the_window_does
     EXPECT_TRUE(blocked.get<0>()) << "a write that never went out reported success";
     auto [ec, got] = drain_now(ioc, s);
     EXPECT_EQ(ec, asio::error::eof) << ec.message();
-    EXPECT_EQ(got.size(), 262144U);
+    EXPECT_EQ(got.size(), v2_initial_window);
     EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
 }
 
@@ -291,7 +293,7 @@ TEST_P(session_close, dropping_the_session_handle_closes_it_and_streams_outlive_
 
     auto [ec, got] = drain_now(ioc, c);
     EXPECT_EQ(ec, smux::error::session_closed) << ec.message();
-    EXPECT_EQ(std::string(got.begin(), got.end()), text);
+    EXPECT_EQ(to_string(got), text);
     io_result cw;
     c.async_write_some(asio::buffer(text), cw.handler());
     ASSERT_TRUE(run_until(ioc, cw.ready()));
@@ -502,7 +504,7 @@ TEST_P(stream_close, destroying_the_handle_sends_fin) {
     EXPECT_FALSE(pair->first.is_open());
     auto [ec, got] = drain_now(ioc, s);
     EXPECT_EQ(ec, asio::error::eof) << ec.message();
-    EXPECT_EQ(std::string(got.begin(), got.end()), last);
+    EXPECT_EQ(to_string(got), last);
 }
 
 TEST_P(stream_close, closing_with_unread_data_returns_the_receive_budget) {
@@ -553,14 +555,14 @@ TEST(stream_close_v2, second_concurrent_write_fails_with_operation_in_progress) 
     ASSERT_TRUE(pair);
     smux::stream& c = pair->first;
     smux::stream& s = pair->second;
-    bytes const data = random_bytes(262144 + 10, 72);
+    bytes const data = random_bytes(v2_initial_window + 10, 72);
     io_result first;
     c.async_write_some(asio::buffer(data), first.handler());
     ASSERT_TRUE(run_until(ioc, first.ready()));
-    ASSERT_EQ(first.get<1>(), 262144U);
+    ASSERT_EQ(first.get<1>(), v2_initial_window);
     io_result blocked, second;
-    c.async_write_some(asio::buffer(data.data() + 262144, 10), blocked.handler());
-    c.async_write_some(asio::buffer(data.data() + 262144, 10), second.handler());
+    c.async_write_some(asio::buffer(data.data() + v2_initial_window, 10), blocked.handler());
+    c.async_write_some(asio::buffer(data.data() + v2_initial_window, 10), second.handler());
     ASSERT_TRUE(run_until(ioc, second.ready()));
     EXPECT_EQ(second.get<0>(), smux::error::operation_in_progress) << second.get<0>().message();
     EXPECT_FALSE(blocked.done);

@@ -75,14 +75,14 @@ TEST_P(half_close, write_after_shutdown_send_fails_with_broken_pipe) {
         c.shutdown_send();
         auto [rec, got] = co_await read_to_end(s);
         EXPECT_EQ(rec, asio::error::eof);
-        EXPECT_EQ(std::string(got.begin(), got.end()), before);
+        EXPECT_EQ(to_string(got), before);
         // Reading on the half-closed side still works.
         std::string const reply = "reply";
         co_await asio::async_write(s, asio::buffer(reply), asio::use_awaitable);
         s.shutdown_send();
         auto [cec, cgot] = co_await read_to_end(c);
         EXPECT_EQ(cec, asio::error::eof);
-        EXPECT_EQ(std::string(cgot.begin(), cgot.end()), reply);
+        EXPECT_EQ(to_string(cgot), reply);
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }

@@ -58,14 +58,14 @@ TEST_P(keepalive, silent_peer_ends_the_session_with_keepalive_timeout) {
 
     // Meanwhile the session sent keep-alives (NOP, stream id 0) and nothing else, then closed
     // the connection.
-    std::vector<std::uint8_t> wire;
+    bytes wire;
     capture<smux::error_code, std::size_t> drained;
     asio::async_read(silent, asio::dynamic_buffer(wire), drained.handler());
     ASSERT_TRUE(run_until(ioc, drained.ready()));
     EXPECT_EQ(drained.get<0>(), asio::error::eof) << drained.get<0>().message();
     EXPECT_EQ(wire.size() % 8, 0U);
     EXPECT_GE(wire.size(), 8U) << "no keep-alive was sent before the timeout";
-    bytes const nop{static_cast<std::uint8_t>(version), 3, 0, 0, 0, 0, 0, 0};
+    bytes const nop = smux_wire::nop(version);
     for (std::size_t i = 0; i + 8 <= wire.size(); i += 8) {
         EXPECT_TRUE(
             std::equal(nop.begin(), nop.end(), wire.begin() + static_cast<std::ptrdiff_t>(i)))
@@ -101,7 +101,7 @@ TEST_P(keepalive, idle_sessions_stay_alive_across_many_intervals) {
         co_await asio::async_write(c, asio::buffer(text), asio::use_awaitable);
         auto [ec, got] = co_await read_exactly(s, text.size());
         EXPECT_FALSE(ec);
-        EXPECT_EQ(std::string(got.begin(), got.end()), text);
+        EXPECT_EQ(to_string(got), text);
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }

@@ -70,7 +70,7 @@ asio::awaitable<void> suspend_forever(smux::basic_session<NextLayer> client,
     smux::stream c = co_await client.async_open_stream(asio::use_awaitable);
     smux::stream s = co_await server.async_accept_stream(asio::use_awaitable);
     std::array<char, 16> buf{};
-    bytes const data(300000, 7);
+    bytes const data(300000, std::byte{7});
     *suspended = true;
     switch (where) {
         case suspend_in::read:
@@ -82,7 +82,7 @@ asio::awaitable<void> suspend_forever(smux::basic_session<NextLayer> client,
         case suspend_in::wait_closed:
             co_await client.async_wait_closed(asio::use_awaitable);
             break;
-        case suspend_in::window_write:  // version 2: blocks after 262144 bytes
+        case suspend_in::window_write:  // version 2: blocks after v2_initial_window bytes
             co_await asio::async_write(c, asio::buffer(data), asio::use_awaitable);
             break;
     }

@@ -24,37 +24,9 @@ void PrintTo(violation const& v, std::ostream* os) {
     *os << v.name;
 }
 
-bytes header(int version, std::uint8_t cmd, std::uint16_t length, std::uint32_t sid) {
-    return {static_cast<std::uint8_t>(version),
-            cmd,
-            static_cast<std::uint8_t>(length & 0xffU),
-            static_cast<std::uint8_t>(length >> 8U),
-            static_cast<std::uint8_t>(sid & 0xffU),
-            static_cast<std::uint8_t>((sid >> 8U) & 0xffU),
-            static_cast<std::uint8_t>((sid >> 16U) & 0xffU),
-            static_cast<std::uint8_t>(sid >> 24U)};
-}
-
-bytes with_payload(bytes h, std::size_t n, std::uint8_t fill = 0) {
-    h.insert(h.end(), n, fill);
-    return h;
-}
-
-bytes le32(std::uint32_t v) {
-    return {static_cast<std::uint8_t>(v & 0xffU), static_cast<std::uint8_t>((v >> 8U) & 0xffU),
-            static_cast<std::uint8_t>((v >> 16U) & 0xffU), static_cast<std::uint8_t>(v >> 24U)};
-}
-
-bytes concat(std::initializer_list<bytes> parts) {
-    bytes out;
-    for (auto const& p : parts) {
-        out.insert(out.end(), p.begin(), p.end());
-    }
-    return out;
-}
-
-/// More PSH payload on stream 3 than the 262144-byte initial window allows.
+/// More PSH payload on stream 3 than the v2 initial window allows.
 bytes window_overrun_frames() {
+    static_assert(5 * 65'535 > v2_initial_window);
     bytes out;
     for (int i = 0; i < 5; ++i) {
         auto f = with_payload(header(2, 2, 65535, 3), 65535, static_cast<std::uint8_t>(i));
@@ -89,7 +61,7 @@ std::vector<violation> violations() {
                  smux::error::invalid_frame_length});
     v.push_back({"window_overrun", 2, window_overrun_frames(), smux::error::window_overrun});
     v.push_back({"update_acknowledging_unsent_bytes", 2,
-                 concat({header(2, 4, 8, 3), le32(100), le32(65536)}),
+                 cat({header(2, 4, 8, 3), le32(100), le32(65536)}),
                  smux::error::invalid_window_update});
     return v;
 }
@@ -105,7 +77,7 @@ TEST_P(protocol_violation, ends_the_session_and_completes_every_pending_operatio
 
     capture<smux::error_code, smux::stream> opened;
     client.async_open_stream(opened.handler());
-    std::array<std::uint8_t, 8> syn{};
+    std::array<std::byte, 8> syn{};
     io_result syn_read;
     asio::async_read(raw, asio::buffer(syn), syn_read.handler());
     ASSERT_TRUE(run_until(ioc, [&] { return opened.done && syn_read.done; }));
@@ -173,15 +145,14 @@ TEST(protocol, frames_on_the_wire_match_the_go_reference_vectors) {
         s.shutdown_send();
         bytes wire(8 + 13 + 8);
         co_await asio::async_read(raw, asio::buffer(wire), asio::use_awaitable);
-        bytes const expect = concat({header(1, 0, 0, 3), header(1, 2, 5, 3),
-                                     bytes{'h', 'e', 'l', 'l', 'o'}, header(1, 1, 0, 3)});
+        bytes const expect =
+            cat({header(1, 0, 0, 3), header(1, 2, 5, 3), to_bytes("hello"), header(1, 1, 0, 3)});
         EXPECT_EQ(wire, expect);
-        bytes const reply =
-            concat({header(1, 2, 5, 3), bytes{'w', 'o', 'r', 'l', 'd'}, header(1, 1, 0, 3)});
+        bytes const reply = cat({header(1, 2, 5, 3), to_bytes("world"), header(1, 1, 0, 3)});
         co_await asio::async_write(raw, asio::buffer(reply), asio::use_awaitable);
         auto [ec, got] = co_await read_to_end(s);
         EXPECT_EQ(ec, asio::error::eof);
-        EXPECT_EQ(std::string(got.begin(), got.end()), "world");
+        EXPECT_EQ(to_string(got), "world");
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }
@@ -196,7 +167,7 @@ TEST(protocol, version_2_reader_sends_the_window_update_of_the_go_reference) {
     task_group tasks;
     tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
         bytes const open_and_push =
-            concat({header(2, 0, 0, 3), header(2, 2, 5, 3), bytes{'h', 'e', 'l', 'l', 'o'}});
+            cat({header(2, 0, 0, 3), header(2, 2, 5, 3), to_bytes("hello")});
         co_await asio::async_write(raw, asio::buffer(open_and_push), asio::use_awaitable);
         smux::stream s = co_await server.async_accept_stream(asio::use_awaitable);
         EXPECT_EQ(s.id(), 3U);
@@ -205,7 +176,7 @@ TEST(protocol, version_2_reader_sends_the_window_update_of_the_go_reference) {
         EXPECT_EQ(std::string(buf.data(), n), "hello");
         bytes upd(16);
         co_await asio::async_read(raw, asio::buffer(upd), asio::use_awaitable);
-        EXPECT_EQ(upd, concat({header(2, 4, 8, 3), le32(5), le32(65536)}));
+        EXPECT_EQ(upd, cat({header(2, 4, 8, 3), le32(5), le32(65536)}));
     });
     ASSERT_TRUE(tasks.wait(ioc));
 }

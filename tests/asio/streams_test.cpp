@@ -126,7 +126,7 @@ TEST_P(streams, both_sides_open_streams_with_their_own_id_parity) {
         auto [ec, got] = co_await read_to_end(s);
         EXPECT_EQ(ec, asio::error::eof);
         std::string expect(text.rbegin(), text.rend());
-        EXPECT_EQ(std::string(got.begin(), got.end()), expect);
+        EXPECT_EQ(to_string(got), expect);
     };
     auto acceptor = [&](auto& session, std::set<std::uint32_t>& ids) -> asio::awaitable<void> {
         for (int i = 0; i < per_side; ++i) {

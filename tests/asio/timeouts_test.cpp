@@ -63,11 +63,13 @@ TEST(timeouts_v2, write_waiting_on_the_window_too_long_fails_with_timeout) {
     c.async_write_some(asio::buffer(data), first.handler());
     ASSERT_TRUE(run_until(ioc, first.ready()));
     ASSERT_FALSE(first.get<0>()) << first.get<0>().message();
-    ASSERT_EQ(first.get<1>(), 262144U);
+    ASSERT_EQ(first.get<1>(), v2_initial_window);
 
     io_result blocked;
     auto const start = clock::now();
-    c.async_write_some(asio::buffer(data.data() + 262144, data.size() - 262144), blocked.handler());
+    c.async_write_some(
+        asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
+        blocked.handler());
     ASSERT_TRUE(run_until(ioc, blocked.ready()));  // allowed-sleep: the timeout is what is tested
     auto const waited = clock::now() - start;
     EXPECT_EQ(blocked.get<0>(), smux::error::write_timeout) << blocked.get<0>().message();
@@ -81,7 +83,7 @@ TEST(timeouts_v2, write_waiting_on_the_window_too_long_fails_with_timeout) {
         c.shutdown_send();
         auto [ec, got] = co_await read_to_end(s);
         EXPECT_EQ(ec, asio::error::eof);
-        EXPECT_EQ(got.size(), 262144U);
+        EXPECT_EQ(got.size(), v2_initial_window);
         EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
     });
     ASSERT_TRUE(tasks.wait(ioc));

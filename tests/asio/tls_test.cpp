@@ -93,7 +93,7 @@ TEST_P(tls, handshake_and_echo_inside_one_smux_stream) {
         co_await asio::async_write(plain_c, asio::buffer(text), asio::use_awaitable);
         auto [ec, got] = co_await read_exactly(plain_s, text.size());
         EXPECT_FALSE(ec);
-        EXPECT_EQ(std::string(got.begin(), got.end()), text);
+        EXPECT_EQ(to_string(got), text);
     });
     ASSERT_TRUE(tasks.wait(ioc, heavy_watchdog_limit));
     // The smux session carried ciphertext: more than the payload each way.

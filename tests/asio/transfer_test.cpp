@@ -35,7 +35,7 @@ asio::awaitable<std::uint64_t> send_pattern(smux::stream& s, pattern pat, std::u
     while (pos < total) {
         auto const n = static_cast<std::size_t>(
             std::min<std::uint64_t>(sizes[k++ % sizes.size()], total - pos));
-        std::span<std::uint8_t> chunk(buf.data(), n);
+        std::span<std::byte> chunk(buf.data(), n);
         pat.fill(pos, chunk);
         sum = fnv1a(sum, chunk);
         co_await asio::async_write(s, asio::buffer(chunk.data(), n), asio::use_awaitable);
@@ -54,7 +54,7 @@ asio::awaitable<received> receive_pattern(smux::stream& s, pattern pat,
     for (;;) {
         auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), as_tuple_awaitable);
         if (n > 0) {
-            std::span<std::uint8_t> want(expect.data(), n);
+            std::span<std::byte> want(expect.data(), n);
             pat.fill(r.bytes, want);
             if (r.first_mismatch < 0 && std::memcmp(buf.data(), want.data(), n) != 0) {
                 std::size_t i = 0;
@@ -63,7 +63,7 @@ asio::awaitable<received> receive_pattern(smux::stream& s, pattern pat,
                 }
                 r.first_mismatch = static_cast<std::int64_t>(r.bytes + i);
             }
-            r.checksum = fnv1a(r.checksum, std::span<std::uint8_t const>(buf.data(), n));
+            r.checksum = fnv1a(r.checksum, std::span<std::byte const>(buf.data(), n));
             r.bytes += n;
         }
         if (ec) {
@@ -290,10 +290,10 @@ TEST(transfer_v2, an_unread_stream_does_not_stall_other_streams) {
         auto a_b = co_await open_pair(p.client, p.server);
         smux::stream& a = a_b.first;
         smux::stream& b = a_b.second;
-        bytes const filler = random_bytes(262144, 6);
+        bytes const filler = random_bytes(v2_initial_window, 6);
         std::size_t const n =
             co_await stuck_a.async_write_some(asio::buffer(filler), asio::use_awaitable);
-        EXPECT_EQ(n, 262144U);
+        EXPECT_EQ(n, v2_initial_window);
         auto [sent, got] =
             co_await (send_pattern(a, pattern(7), 8 * mib) && receive_pattern(b, pattern(7)));
         expect_received(got, 8 * mib, sent);
@@ -307,8 +307,8 @@ TEST(transfer_v2, an_unread_stream_does_not_stall_other_streams) {
 }
 
 TEST(transfer_v2, window_of_the_peer_limits_a_single_write) {
-    // Before any window update, one write_some accepts at most 262144 bytes (the protocol's
-    // initial window), and completes once they went out.
+    // Before any window update, one write_some accepts at most v2_initial_window bytes (the
+    // protocol's initial window), and completes once they went out.
     asio::io_context ioc;
     auto p = make_local_pair(ioc, make_config(2));
     task_group tasks;
@@ -318,7 +318,7 @@ TEST(transfer_v2, window_of_the_peer_limits_a_single_write) {
         smux::stream& b = a_b.second;
         bytes const data = random_bytes(400000, 8);
         std::size_t const n = co_await a.async_write_some(asio::buffer(data), asio::use_awaitable);
-        EXPECT_EQ(n, 262144U);
+        EXPECT_EQ(n, v2_initial_window);
         auto [ec, got] = co_await read_exactly(b, n);
         EXPECT_FALSE(ec);
         EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));

@@ -435,7 +435,7 @@ TEST(window_v2, receiver_with_a_one_byte_window_updates_after_every_read) {
 TEST(window_v2, receiver_buffers_the_initial_window_whatever_its_own_setting) {
     v2_receiver r(1'024);
     for (int i = 0; i < 8; ++i) {
-        r.push(32'768);  // 262144 unread: allowed before the first UPD took effect
+        r.push(32'768);  // initial_window unread: allowed before the first UPD took effect
     }
     EXPECT_TRUE(r.s.is_alive());
     EXPECT_EQ(r.s.readable_bytes(3), initial_window);
@@ -458,7 +458,7 @@ TEST(window_v2, sending_past_the_initial_window_ends_the_session) {
 }
 
 TEST(window_v2, overrun_is_judged_against_the_initial_window_before_any_update) {
-    // Before this side's first UPD the peer's window is the constant 262144, whatever this
+    // Before this side's first UPD the peer's window is the constant initial_window, whatever this
     // side's max_stream_buffer (docs/protocol.md §6.2): one byte more is an overrun.
     v2_receiver r(1 << 20);
     for (int i = 0; i < 8; ++i) {
@@ -471,17 +471,17 @@ TEST(window_v2, overrun_is_judged_against_the_initial_window_before_any_update) 
 
 TEST(window_v2, overrun_counts_what_the_peer_was_allowed_not_what_is_buffered) {
     // The only UPD says consumed 100, window 65536: the peer may have sent
-    // max(262144, 100 + 65536) bytes in all; byte 262145 is past every window it was given,
-    // even though 100 of the bytes were read.
+    // max(initial_window, 100 + 65536) bytes in all; byte initial_window + 1 is past every
+    // window it was given, even though 100 of the bytes were read.
     v2_receiver r(65'536);
     r.push(100);
     expect_update(r.read(100), 100, 65'536);
     for (int i = 0; i < 8; ++i) {
         r.push(32'755);
     }
-    r.push(262'144 - 100 - 8 * 32'755);
+    r.push(initial_window - 100 - 8 * 32'755);
     EXPECT_TRUE(r.s.is_alive());
-    EXPECT_EQ(r.s.readable_bytes(3), 262'044U);
+    EXPECT_EQ(r.s.readable_bytes(3), initial_window - 100);
     EXPECT_EQ(feed(r.s, psh(2, 3, "!")), 9U);
     EXPECT_EQ(r.s.terminal_error(), error::window_overrun);
 }

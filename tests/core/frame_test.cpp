@@ -6,25 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "support/wire.hpp"
+
 namespace {
 
 using smux::core::command;
 using smux::core::frame_header;
 using smux::core::window_update;
-
-std::vector<std::byte> from_hex(std::string hex) {
-    std::vector<std::byte> out;
-    std::string digits;
-    for (char c : hex) {
-        if (c != ' ') {
-            digits += c;
-        }
-    }
-    for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-        out.push_back(static_cast<std::byte>(std::stoul(digits.substr(i, 2), nullptr, 16)));
-    }
-    return out;
-}
+using smux_wire::from_hex;
 
 struct header_vector {
     char const* name;

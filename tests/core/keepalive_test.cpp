@@ -95,7 +95,7 @@ TEST_P(keepalive, any_received_frame_keeps_the_session_alive) {
     }
     if (v == 2) {
         at += 3s;
-        ASSERT_EQ(feed(s, upd(2, 2, 0, 262'144)), 16U);
+        ASSERT_EQ(feed(s, upd(2, 2, 0, smux::core::initial_peer_window)), 16U);
         s.on_timer(at);
         ASSERT_TRUE(s.is_alive());
     }

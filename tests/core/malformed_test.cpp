@@ -133,7 +133,7 @@ TEST(protocol_error, hidden_frames_inside_a_bad_payload_are_not_acted_on) {
     // v1.5.16 parsed this payload as a SYN for stream 5 (docs/protocol.md §9); the newest rules
     // fail.
     session s(role::server, make_config(1), t0);
-    bytes const in = raw_header(1, 0, 8, 3) + syn(1, 5);
+    bytes const in = header(1, 0, 8, 3) + syn(1, 5);
     EXPECT_EQ(feed(s, in), in.size());
     EXPECT_EQ(s.terminal_error(), error::invalid_frame_length);
     EXPECT_EQ(s.counters().streams_accepted, 0U);
@@ -144,7 +144,7 @@ TEST(protocol_error, hidden_frames_inside_a_bad_payload_are_not_acted_on) {
 
 TEST(protocol_error, streams_queued_before_the_error_are_still_handed_out) {
     session s(role::server, make_config(2), t0);
-    bytes const in = syn(2, 3) + syn(2, 5) + psh(2, 5, "five") + fin(2, 5) + raw_header(2, 9, 0, 0);
+    bytes const in = syn(2, 3) + syn(2, 5) + psh(2, 5, "five") + fin(2, 5) + header(2, 9, 0, 0);
     EXPECT_EQ(feed(s, in), in.size());
     EXPECT_EQ(s.terminal_error(), error::unknown_command);
     smux::error_code ec;
@@ -170,7 +170,7 @@ TEST(protocol_error, a_waiting_reader_and_acceptor_learn_of_the_end) {
     bytes got;
     EXPECT_EQ(read_some(s, 3, got).state, status::would_block);
     EXPECT_FALSE(accept(s));
-    EXPECT_EQ(feed(s, raw_header(2, 3, 0, 0)), 8U);
+    EXPECT_EQ(feed(s, header(2, 3, 0, 0)), 8U);
     auto const evs = take_events(s);
     ASSERT_FALSE(evs.empty());
     EXPECT_EQ(evs.back().what, event::kind::closed);

@@ -605,7 +605,8 @@ split_result run_script(int v, std::span<std::byte const> in, std::size_t split,
     out.s5 = r5.data;
     out.end3 = r3.last.state;
     out.end5 = r5.last.state;
-    // v2: the UPD of the script opened the own stream's window beyond the initial 262144.
+    // v2: the UPD of the script opened the own stream's window beyond the initial
+    // v2_initial_window.
     static bytes const big(280'000);
     std::array<std::span<std::byte const>, 1> const src{std::span<std::byte const>(big)};
     out.written = server.write(2, src).accepted;

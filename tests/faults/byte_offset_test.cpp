@@ -19,7 +19,8 @@ std::set<std::size_t> frame_boundaries(bytes const& wire) {
     std::set<std::size_t> out{0};
     std::size_t pos = 0;
     while (pos + 8 <= wire.size()) {
-        std::size_t const length = wire[pos + 2] | (static_cast<std::size_t>(wire[pos + 3]) << 8U);
+        std::size_t const length = std::to_integer<std::size_t>(wire[pos + 2]) |
+                                   (std::to_integer<std::size_t>(wire[pos + 3]) << 8U);
         pos += 8 + length;
         out.insert(pos);
     }

@@ -452,9 +452,8 @@ asio::awaitable<error_code> expect_end(stress_run& run, smux::stream& s, rng& r)
     co_return ec;
 }
 
-asio::awaitable<error_code> write_all(smux::stream& s, std::span<std::uint8_t const> data) {
-    auto [ec, n] =
-        co_await asio::async_write(s, asio::buffer(data.data(), data.size()), as_tuple_awaitable);
+asio::awaitable<error_code> write_all(smux::stream& s, asio::const_buffer data) {
+    auto [ec, n] = co_await asio::async_write(s, data, as_tuple_awaitable);
     (void)n;
     co_return ec;
 }
@@ -491,7 +490,7 @@ asio::awaitable<void> opener_stream(stress_run& run, smux::stream s, header h, s
     using namespace asio::experimental::awaitable_operators;
     pattern const pat(h.seed);
     auto const hdr = encode(h);
-    if (auto ec = co_await write_all(s, hdr)) {
+    if (auto ec = co_await write_all(s, asio::buffer(hdr))) {
         check_error(run, ec, "header write");
         if (h.m == mode::close_write) {
             record_close_write(run, key, false, 0);
@@ -561,7 +560,7 @@ asio::awaitable<void> opener_stream(stress_run& run, smux::stream s, header h, s
                     }
                 }
                 std::array<std::uint8_t, 1> const go{0x60};
-                if (auto ec = co_await write_all(s, go)) {
+                if (auto ec = co_await write_all(s, asio::buffer(go))) {
                     check_error(run, ec, "go write");
                     co_return;
                 }
@@ -701,7 +700,7 @@ asio::awaitable<void> responder(stress_run& run, int pair_index, smux::stream s,
                     return s.async_read_some(asio::buffer(buf), std::move(token));
                 });
                 if (n > 0) {
-                    if (auto wec = co_await write_all(s, std::span(buf.data(), n))) {
+                    if (auto wec = co_await write_all(s, asio::buffer(buf.data(), n))) {
                         check_error(run, wec, "echo write");
                         co_return;
                     }
@@ -730,7 +729,7 @@ asio::awaitable<void> responder(stress_run& run, int pair_index, smux::stream s,
             for (std::size_t i = 0; i < 8; ++i) {
                 reply[i] = static_cast<std::uint8_t>(pos >> (8 * i));
             }
-            if (auto wec = co_await write_all(s, reply)) {
+            if (auto wec = co_await write_all(s, asio::buffer(reply))) {
                 check_error(run, wec, "upload reply");
                 co_return;
             }

@@ -35,7 +35,7 @@ std::vector<where> targets() {
 }
 
 /// The shared fixture: one server (either target), one well-behaved client, attackers.
-class hostile_base : public ::testing::Test {
+class hostile_base : public ::testing::Test, protected watched_loop {
   protected:
     ::testing::AssertionResult start(where w, server_options const& opts) {
         where_ = w;
@@ -135,51 +135,39 @@ class hostile_base : public ::testing::Test {
         return r;
     }
 
-    /// Runs the event loop until `done` holds, within the test's watchdog.
-    template <class Pred>
-    ::testing::AssertionResult run(Pred&& done, std::string const& what) {
-        return run(
-            std::forward<Pred>(done), [] { return 0; }, what, wd_.remaining());
+    // watched_loop: the loop, the server's counters sampled after every step, its own work, and
+    // the state of the attack and the server for a failure.
+    asio::io_context& loop() override {
+        return ioc_;
     }
-
-    /** The same, and fails early when neither `progress()` (what the peer sees) nor the
-        server's own work (server_progress) changes for stall_limit: a server that is slow
-        but busy (allocating streams, parsing a backlog) is not taken for a stalled one. */
-    template <class Pred, class Progress>
-    ::testing::AssertionResult run(Pred&& done, Progress&& progress, std::string const& what,
-                                   clock::duration stall = stall_limit) {
-        auto r = run_with_progress(
-            ioc_,
-            [&] {
-                if (lib_) {
-                    lib_->sample();
-                }
-                return done();
-            },
-            [&] { return std::pair(progress(), server_progress()); }, stall, wd_.remaining());
-        if (!r) {
-            r << " (waiting for: " << what << ")";
-            if (proc_) {
-                r << "\nsmux-echo: VmRSS peak " << mib(max_rss_) << " (baseline "
-                  << mib(baseline_.rss) << ")";
-            }
-            for (std::size_t i = 0; i < peers_.size(); ++i) {
-                raw_peer const& p = *peers_[i];
-                r << "\nattacker " << i << ": sent " << p.sent() << (p.idle() ? "" : " (writing)")
-                  << ", received " << p.received() << " (" << p.in().frames << " frames, "
-                  << p.in().fin_order.size() << " FIN)";
-            }
-            if (lib_) {
-                for (auto const& e : lib_->sessions()) {
-                    r << "\nsession from port " << e.peer_port << ": " << describe(e.last)
-                      << (e.ended ? ", ended: " + e.ended->message() : std::string());
-                }
-            }
-            if (proc_) {
-                r << "\nsmux-echo stderr:\n" << proc_->log();
+    void sample() override {
+        if (lib_) {
+            lib_->sample();
+        }
+    }
+    [[nodiscard]] std::uint64_t own_progress() const override {
+        return server_progress();
+    }
+    void report(::testing::AssertionResult& r) const override {
+        if (proc_) {
+            r << "\nsmux-echo: VmRSS peak " << mib(max_rss_) << " (baseline " << mib(baseline_.rss)
+              << ")";
+        }
+        for (std::size_t i = 0; i < peers_.size(); ++i) {
+            raw_peer const& p = *peers_[i];
+            r << "\nattacker " << i << ": sent " << p.sent() << (p.idle() ? "" : " (writing)")
+              << ", received " << p.received() << " (" << p.in().frames << " frames, "
+              << p.in().fin_order.size() << " FIN)";
+        }
+        if (lib_) {
+            for (auto const& e : lib_->sessions()) {
+                r << "\nsession from port " << e.peer_port << ": " << describe(e.last)
+                  << (e.ended ? ", ended: " + e.ended->message() : std::string());
             }
         }
-        return r;
+        if (proc_) {
+            r << "\nsmux-echo stderr:\n" << proc_->log();
+        }
     }
 
     /// The well-behaved session opens a stream and gets its echo.
@@ -281,7 +269,6 @@ class hostile_base : public ::testing::Test {
     std::int64_t peer_streams_ = 1;
 
     asio::io_context ioc_;
-    watchdog wd_;
     where where_ = where::library;
     server_options opts_;
     std::unique_ptr<server_process> proc_;
@@ -380,18 +367,18 @@ std::vector<violation> violations() {
             add("unknown_command_255", header(v, 255, 0, 3), smux::error::unknown_command);
             add("syn_with_the_server_parity", syn(v, 4), smux::error::invalid_stream_id);
             add("syn_with_id_zero", syn(v, 0), smux::error::invalid_stream_id);
-            add("syn_with_payload", frame(v, cmd::syn, 5, bytes(8, 0)),
+            add("syn_with_payload", frame(v, cmd::syn, 5, bytes(8)),
                 smux::error::invalid_frame_length);
-            add("fin_with_payload", frame(v, cmd::fin, 3, bytes(4, 0)),
+            add("fin_with_payload", frame(v, cmd::fin, 3, bytes(4)),
                 smux::error::invalid_frame_length);
-            add("nop_with_payload", frame(v, cmd::nop, 0, bytes(1, 0)),
+            add("nop_with_payload", frame(v, cmd::nop, 0, bytes(1)),
                 smux::error::invalid_frame_length);
             if (v == 1) {
                 add("update_in_version_1", upd(1, 3, 5, 65'536), smux::error::unexpected_update);
             } else {
-                add("short_update", frame(2, cmd::upd, 3, bytes(4, 0)),
+                add("short_update", frame(2, cmd::upd, 3, bytes(4)),
                     smux::error::invalid_frame_length);
-                add("long_update", frame(2, cmd::upd, 3, bytes(9, 0)),
+                add("long_update", frame(2, cmd::upd, 3, bytes(9)),
                     smux::error::invalid_frame_length);
                 // The server sent 5 bytes on stream 3 (the echo); 1000 were never sent.
                 add("update_acknowledging_unsent_bytes", upd(2, 3, 1000, 65'536),
@@ -474,7 +461,7 @@ std::vector<tolerated> tolerated_frames() {
                 cat({psh(v, 3, "a"), fin(v, 3), psh(v, 3, "b"), fin(v, 3), psh(v, 3, "c")}), "abc");
             // Only the 16-bit field bounds a PSH, not the receiver's own max_frame_size.
             bytes const big = random_bytes(65'535, 65);
-            add("psh_longer_than_the_server_max_frame_size", psh(v, 3, big), text(big), 1024);
+            add("psh_longer_than_the_server_max_frame_size", psh(v, 3, big), to_string(big), 1024);
             if (v == 2) {
                 add("upd_for_a_stream_never_opened", upd(2, 11, 0, 65'536), "");
             }
@@ -590,7 +577,7 @@ void pace(std::shared_ptr<trickle> const& t, raw_peer* a) {
         if (ec || t->stop || a->write_error() || a->read_ended()) {
             return;
         }
-        a->send(bytes{static_cast<std::uint8_t>(t->sent++)});
+        a->send(bytes{static_cast<std::byte>(static_cast<std::uint8_t>(t->sent++))});
         pace(t, a);
     });
 }
@@ -659,7 +646,7 @@ TEST_P(hostile, syn_flood_without_data_or_reading) {
 // by its own limits.
 TEST_P(hostile, peer_that_never_reads_the_echoes) {
     std::int64_t const total = tcp_send_buffer_max() + 4 * MiB;
-    constexpr std::size_t per_stream = 128 * 1024;  // under the v2 initial window (262144)
+    constexpr std::size_t per_stream = 128 * 1024;  // under the v2 initial window
     auto const streams = static_cast<std::uint32_t>(total / static_cast<std::int64_t>(per_stream));
     server_options opts = short_keepalive(options());
     opts.max_receive_buffer = 2 * total;
@@ -798,12 +785,11 @@ TEST_P(hostile, truncated_frame_then_close) {
     std::vector<std::pair<std::string, bytes>> cuts{
         {"five header bytes", prefix(header(v, cmd::psh, 100, 3), 5)},
         {"three bytes of a SYN", prefix(syn(v, 5), 3)},
-        {"PSH announcing 1000 bytes, 10 sent", cat({header(v, cmd::psh, 1000, 3), bytes(10, 'z')})},
+        {"PSH announcing 1000 bytes, 10 sent", with_payload(header(v, cmd::psh, 1000, 3), 10, 'z')},
         {"PSH header only", header(v, cmd::psh, 65'535, 3)},
     };
     if (v == 2) {
-        cuts.emplace_back("UPD with 3 of its 8 payload bytes",
-                          cat({header(2, cmd::upd, 8, 3), bytes{1, 0, 0}}));
+        cuts.emplace_back("UPD with 3 of its 8 payload bytes", prefix(upd(2, 3, 1, 0), 8 + 3));
     }
     for (auto const& [what, cut] : cuts) {
         SCOPED_TRACE(what);
@@ -832,8 +818,8 @@ TEST_P(hostile_v2, sending_past_the_window_is_window_overrun) {
     ASSERT_TRUE(start(GetParam().target, options()));
     raw_peer& a = attacker();
     ASSERT_TRUE(connect(a));
-    // The server may have granted at most 262144 + (16 KiB read + 65536) before its echo
-    // blocked on the attacker's window of 262144: 1 MiB is more than that.
+    // The server may have granted at most v2_initial_window + (16 KiB read + 65536) before its
+    // echo blocked on the attacker's window of v2_initial_window: 1 MiB is more than that.
     a.send(cat({syn(2, 3), psh_stream(2, 3, 1 * MiB, 32 * 1024, 3)}));
     ASSERT_TRUE(expect_end(a.port(), smux::error::window_overrun));
     ASSERT_TRUE(probe());

@@ -16,7 +16,7 @@ using namespace smux_hostile;
 
 /// A server session on 127.0.0.1 whose peer is a raw attacker; counters sampled after every
 /// event-loop step.
-class attacked_session {
+class attacked_session : public watched_loop {
   public:
     attacked_session(asio::io_context& ioc, smux::config const& cfg)
         : ioc_(ioc),
@@ -42,41 +42,10 @@ class attacked_session {
     std::uint64_t max_buffered() const noexcept { return max_buffered_; }
     std::uint64_t max_open() const noexcept { return max_open_; }
 
-    void sample() {
+    void sample() override {
         last_ = server_->stats();
         max_buffered_ = std::max(max_buffered_, last_.buffered_bytes);
         max_open_ = std::max(max_open_, last_.streams_open);
-    }
-
-    template <class Pred>
-    ::testing::AssertionResult run(Pred&& done, std::string const& what) {
-        return run(
-            std::forward<Pred>(done), [] { return 0; }, what, wd_.remaining());
-    }
-
-    /** The same, and fails early when neither `progress()` (what the peer sees) nor the
-        session's own work (its frame and stream counters) changes for stall_limit. */
-    template <class Pred, class Progress>
-    ::testing::AssertionResult run(Pred&& done, Progress&& progress, std::string const& what,
-                                   clock::duration stall = stall_limit) {
-        auto r = run_with_progress(
-            ioc_,
-            [&] {
-                sample();
-                return done();
-            },
-            [&] {
-                return std::pair(progress(), last_.frames_received + last_.frames_sent +
-                                                 last_.streams_accepted + last_.streams_refused);
-            },
-            stall, wd_.remaining());
-        if (!r) {
-            r << " (waiting for: " << what << ")\nattacker: sent " << attacker_.sent()
-              << (attacker_.idle() ? "" : " (writing)") << ", received " << attacker_.received()
-              << " (" << attacker_.in().frames << " frames, " << attacker_.in().fin_order.size()
-              << " FIN)\nsession: " << describe(last_);
-        }
-        return r;
     }
 
     /// Runs every ready handler until none is left (nothing can happen without new input).
@@ -114,9 +83,20 @@ class attacked_session {
     }
 
   private:
+    // watched_loop: the session's frame and stream counters are its own work.
+    asio::io_context& loop() override { return ioc_; }
+    [[nodiscard]] std::uint64_t own_progress() const override {
+        return last_.frames_received + last_.frames_sent + last_.streams_accepted +
+               last_.streams_refused;
+    }
+    void report(::testing::AssertionResult& r) const override {
+        r << "\nattacker: sent " << attacker_.sent() << (attacker_.idle() ? "" : " (writing)")
+          << ", received " << attacker_.received() << " (" << attacker_.in().frames << " frames, "
+          << attacker_.in().fin_order.size() << " FIN)\nsession: " << describe(last_);
+    }
+
     asio::io_context& ioc_;
     smux::config cfg_;
-    watchdog wd_;
     tcp::acceptor acceptor_;
     raw_peer attacker_;
     std::unique_ptr<smux::tcp_session> server_;
@@ -202,7 +182,7 @@ TEST_P(library_limits, syn_flood_backlog_order_and_refusals) {
     EXPECT_EQ(extra.get<0>(), smux::error::session_closed);
 }
 
-// v2: the initial window of 262144 bytes is accepted to the byte; one byte more is
+// v2: the initial window (v2_initial_window bytes) is accepted to the byte; one byte more is
 // window_overrun. After a window update (consumed 100, window 1 MiB) the limit is 100 + 1 MiB.
 TEST(library_limits_v2, window_is_enforced_to_the_byte) {
     for (std::int64_t stream_buffer : {std::int64_t{65'536}, 1 * MiB}) {
@@ -217,7 +197,7 @@ TEST(library_limits_v2, window_is_enforced_to_the_byte) {
         raw_peer& a = t.attacker();
         a.start_reading();
 
-        std::uint32_t allowed = 262'144;
+        auto allowed = static_cast<std::uint32_t>(v2_initial_window);
         std::uint32_t read = 0;
         a.send(cat({syn(2, 3), psh_stream(2, 3, 1000, 1000, 9)}));
         capture<smux::error_code, smux::stream> accepted;
@@ -362,7 +342,7 @@ TEST_P(library_limits, psh_for_unknown_streams_is_not_charged) {
         got = std::move(data);
     });
     ASSERT_TRUE(tasks.wait(ioc));
-    EXPECT_EQ(text(got), "hello");
+    EXPECT_EQ(to_string(got), "hello");
     EXPECT_GE(t.stats().bytes_received, 8U * MiB);
     EXPECT_LE(t.max_buffered(), 5U);
     EXPECT_TRUE(t.server().is_open());

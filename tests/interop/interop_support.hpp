@@ -14,12 +14,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <smux/core/session.hpp>
 #include <smux/smux.hpp>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace interop {
 
@@ -57,7 +60,7 @@ std::int64_t after_fin_bytes(int version);
 std::int64_t slow_stream_bytes(int version);
 inline constexpr int slow_other_streams = 8;
 inline constexpr std::size_t slow_other_bytes = 256 * 1024;
-inline constexpr std::int64_t v2_initial_window = 262144;
+inline constexpr std::int64_t v2_initial_window = smux::core::initial_peer_window;
 /// Short keep-alive for the keep-alive scenarios. The timeout leaves room for a loaded
 /// machine (sanitizer builds, parallel tests) to stall a process for a few hundred ms.
 inline constexpr milliseconds keepalive_interval{100};
@@ -73,37 +76,8 @@ inline constexpr milliseconds silence_period{4000};
 /// Path of the smuxpeer binary ($SMUX_INTEROP_GO_PEER, else the one CMake built).
 std::string go_peer_path();
 
-/** A child process with its stdout on a pipe (stderr is inherited). The destructor kills it
-    (SIGKILL, by pid) and reaps it if it is still running, so a failing test leaves nothing
-    behind; the child also dies with this process (PR_SET_PDEATHSIG). */
-class child_process {
-  public:
-    explicit child_process(std::vector<std::string> argv);
-    ~child_process();
-    child_process(child_process const&) = delete;
-    child_process& operator=(child_process const&) = delete;
-
-    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-
-    /// The next stdout line, or nothing on timeout or end of file.
-    std::optional<std::string> read_line(milliseconds timeout);
-
-    /// Everything up to the end of stdout, or nothing on timeout.
-    std::optional<std::string> read_to_end(milliseconds timeout);
-
-    /// The exit status (or 128 + signal), or nothing on timeout.
-    std::optional<int> wait(milliseconds timeout);
-
-    /// SIGKILL and reap (no-op once reaped).
-    void kill() noexcept;
-
-  private:
-    pid_t pid_ = -1;
-    int out_fd_ = -1;
-    std::string pending_;
-    bool reaped_ = false;
-    int status_ = -1;
-};
+/// The Go peer runs as a child_process (support/child_process.hpp).
+using smux_child::child_process;
 
 /// Config flags of smuxpeer for a config.
 std::vector<std::string> go_config_flags(smux::config const& cfg);

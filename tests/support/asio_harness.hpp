@@ -38,11 +38,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/wire.hpp"
+
 namespace smux_test {
 
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
-using bytes = std::vector<std::uint8_t>;
+using namespace smux_wire;  // bytes (std::byte), hex and text conversions, raw frames
 
 /// Every test's loop stops (and fails) after this long instead of hanging.
 inline constexpr clock::duration watchdog_limit = 20s;
@@ -366,12 +368,12 @@ class pattern {
   public:
     explicit pattern(std::uint64_t seed) noexcept : seed_(seed) {}
 
-    void fill(std::uint64_t position, std::span<std::uint8_t> out) const noexcept {
+    void fill(std::uint64_t position, std::span<std::byte> out) const noexcept {
         for (std::size_t i = 0; i < out.size();) {
             std::uint64_t const pos = position + i;
             std::uint64_t const word = splitmix64(seed_ ^ (pos / 8) * 0x2545f4914f6cdd1dULL);
             for (std::uint64_t k = pos % 8; k < 8 && i < out.size(); ++k, ++i) {
-                out[i] = static_cast<std::uint8_t>(word >> (8 * k));
+                out[i] = static_cast<std::byte>(word >> (8 * k));
             }
         }
     }
@@ -390,18 +392,14 @@ inline bytes random_bytes(std::size_t n, std::uint64_t seed) {
     return pattern(seed).make(0, n);
 }
 
-inline std::uint64_t fnv1a(std::uint64_t h, std::span<std::uint8_t const> data) noexcept {
-    for (std::uint8_t b : data) {
-        h ^= b;
+inline std::uint64_t fnv1a(std::uint64_t h, std::span<std::byte const> data) noexcept {
+    for (std::byte b : data) {
+        h ^= std::to_integer<std::uint64_t>(b);
         h *= 0x100000001b3ULL;
     }
     return h;
 }
 inline constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325ULL;
-
-inline bytes to_bytes(std::string const& s) {
-    return bytes(s.begin(), s.end());
-}
 
 /// Index of the first differing byte, or -1 when equal (sizes included).
 inline long long first_difference(bytes const& a, bytes const& b) {

@@ -1,5 +1,5 @@
-// Helpers for engine tests: raw frames as bytes, an engine's output parsed back into frames,
-// and small wrappers around the calls every test makes (feed, drain, read, write).
+// Helpers for engine tests (raw frames and bytes: support/wire.hpp): an engine's output parsed back
+// into frames, and small wrappers around the calls every test makes (feed, drain, read, write).
 
 #ifndef SMUX_TESTS_SUPPORT_CORE_FRAMES_HPP
 #define SMUX_TESTS_SUPPORT_CORE_FRAMES_HPP
@@ -19,9 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include "support/wire.hpp"
+
 namespace core_test {
 
-using bytes = std::vector<std::byte>;
+using namespace smux_wire;  // bytes, hex and text conversions, raw frames
 using smux::core::command;
 using smux::core::event;
 using smux::core::frame_header;
@@ -34,47 +36,6 @@ using smux::core::write_result;
 inline smux::core::time_point const t0 = smux::core::time_point{} + std::chrono::hours(1);
 
 // ---- bytes
-
-inline bytes from_hex(std::string_view hex) {
-    bytes out;
-    std::string digits;
-    for (char c : hex) {
-        if (c != ' ') {
-            digits += c;
-        }
-    }
-    for (std::size_t i = 0; i + 1 < digits.size(); i += 2) {
-        out.push_back(static_cast<std::byte>(std::stoul(digits.substr(i, 2), nullptr, 16)));
-    }
-    return out;
-}
-
-inline std::string to_hex(std::span<std::byte const> b) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::byte x : b) {
-        auto const v = std::to_integer<unsigned>(x);
-        out += digits[v >> 4U];
-        out += digits[v & 0xFU];
-    }
-    return out;
-}
-
-inline bytes to_bytes(std::string_view s) {
-    bytes out(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        out[i] = static_cast<std::byte>(s[i]);
-    }
-    return out;
-}
-
-inline std::string to_string(std::span<std::byte const> b) {
-    std::string out(b.size(), '\0');
-    for (std::size_t i = 0; i < b.size(); ++i) {
-        out[i] = static_cast<char>(b[i]);
-    }
-    return out;
-}
 
 /// Deterministic filler: byte i of stream `seed` (so a misplaced byte is detected).
 inline std::byte pattern_byte(std::uint64_t seed, std::uint64_t i) {
@@ -100,64 +61,6 @@ inline std::uint64_t fnv1a(std::span<std::byte const> b, std::uint64_t h = 0xcbf
         h *= 0x100000001b3ULL;
     }
     return h;
-}
-
-inline bytes& operator+=(bytes& a, std::span<std::byte const> b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-}
-
-inline bytes operator+(bytes a, bytes const& b) {
-    a += b;
-    return a;
-}
-
-// ---- raw frames (any field value, including malformed ones)
-
-inline bytes raw_header(std::uint8_t ver, std::uint8_t cmd, std::uint16_t len, std::uint32_t sid) {
-    return {static_cast<std::byte>(ver),
-            static_cast<std::byte>(cmd),
-            static_cast<std::byte>(len & 0xFFU),
-            static_cast<std::byte>(len >> 8U),
-            static_cast<std::byte>(sid & 0xFFU),
-            static_cast<std::byte>((sid >> 8U) & 0xFFU),
-            static_cast<std::byte>((sid >> 16U) & 0xFFU),
-            static_cast<std::byte>(sid >> 24U)};
-}
-
-inline std::uint8_t ver(int version) {
-    return static_cast<std::uint8_t>(version);
-}
-
-inline bytes syn(int version, stream_id id) {
-    return raw_header(ver(version), 0, 0, id);
-}
-
-inline bytes fin(int version, stream_id id) {
-    return raw_header(ver(version), 1, 0, id);
-}
-
-inline bytes nop(int version) {
-    return raw_header(ver(version), 3, 0, 0);
-}
-
-inline bytes psh(int version, stream_id id, std::span<std::byte const> payload) {
-    return raw_header(ver(version), 2, static_cast<std::uint16_t>(payload.size()), id) +
-           bytes(payload.begin(), payload.end());
-}
-
-inline bytes psh(int version, stream_id id, std::string_view payload) {
-    return psh(version, id, to_bytes(payload));
-}
-
-inline bytes upd(int version, stream_id id, std::uint32_t consumed, std::uint32_t window) {
-    bytes out = raw_header(ver(version), 4, 8, id);
-    for (std::uint32_t v : {consumed, window}) {
-        for (unsigned i = 0; i < 4; ++i) {
-            out.push_back(static_cast<std::byte>((v >> (8U * i)) & 0xFFU));
-        }
-    }
-    return out;
 }
 
 // ---- an engine's output parsed back
