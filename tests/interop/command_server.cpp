@@ -360,6 +360,7 @@ asio::awaitable<void> command_server::run_command(session_entry& e, smux::stream
             std::size_t const want = std::min<std::uint64_t>(buf.size(), n - d.size());
             co_await r.exact(std::span(buf.data(), want));
             d.update(std::span(buf.data(), want));
+            // allowed-sleep: a slow reader is the command (the peer's window must fill)
             co_await sleep_for(std::chrono::milliseconds(2));
         }
         out.received = d.size();
@@ -380,6 +381,7 @@ asio::awaitable<void> command_server::run_command(session_entry& e, smux::stream
         out.detail = "session ended: " + describe(ec);
     } else if (verb == "close-session") {
         if (a.size() > 1) {
+            // allowed-sleep: the command asks for a delayed close
             co_await sleep_for(std::chrono::milliseconds(arg_u64(a, 1)));
         }
         e.session->close();

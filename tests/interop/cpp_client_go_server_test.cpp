@@ -79,8 +79,7 @@ asio::awaitable<bool> wait_until(std::function<bool()> const& done, milliseconds
         if (clock::now() >= end) {
             co_return false;
         }
-        // allowed-sleep: polling a counter that has no completion event
-        co_await sleep_for(10ms);
+        co_await sleep_for(10ms);  // allowed-sleep: the counter has no completion event
     }
     co_return true;
 }
@@ -107,8 +106,8 @@ asio::awaitable<int> go_streams_after(smux::tcp_session& session, int max) {
         if (n <= max || clock::now() >= end) {
             co_return n;
         }
-        // allowed-sleep: the Go peer's stream count is only observable by asking again
-        co_await sleep_for(50ms);
+        // The Go peer's stream count is only observable by asking again.
+        co_await sleep_for(50ms);  // allowed-sleep: polling the peer's count
     }
 }
 
@@ -283,8 +282,8 @@ TEST_P(CppClientGoServer, HalfCloseGoSendsFinFirst) {
             st.close();
         }
         for (std::uint64_t i = 0; i < 3; ++i) {
-            // allowed-sleep: the session must stay healthy over time after the dropped frames
-            co_await sleep_for(100ms);
+            // The session must stay healthy over time after the dropped frames.
+            co_await sleep_for(100ms);  // allowed-sleep: time passing is the scenario
             auto const payload = generator(11 + i).bytes(4096);
             co_await echo_round_trip(s, payload);
         }
@@ -350,9 +349,9 @@ TEST_P(CppClientGoServer, SlowReader) {
             }
             auto const others_ms =
                 std::chrono::duration_cast<milliseconds>(clock::now() - start).count();
-            // allowed-sleep: a writer that wrongly ignored the window would overrun it now;
-            // showing that it does NOT happen takes time
-            co_await sleep_for(300ms);
+            // A writer that wrongly ignored the window would overrun it now; showing that it
+            // does NOT happen takes time.
+            co_await sleep_for(300ms);  // allowed-sleep: proving an absence takes time
             std::size_t const blocked = progress;
             std::printf("others done in %lld ms; blocked writer at %zu bytes (finished: %s)\n",
                         static_cast<long long>(others_ms), blocked, writer_done ? "yes" : "no");
@@ -435,7 +434,7 @@ TEST_P(CppClientGoServer, KeepaliveIdle) {
         auto const before = generator(13).bytes(1000);
         co_await echo_round_trip(s, before);
         auto const frames0 = s.stats().frames_received;
-        co_await sleep_for(idle_period);
+        co_await sleep_for(idle_period);  // allowed-sleep: idling is the scenario
         if (!s.is_open()) {
             throw scenario_error("the session ended during the idle period");
         }
@@ -462,7 +461,7 @@ TEST_P(CppClientGoServer, KeepaliveTimeout) {
         for (std::uint64_t i = 0; clock::now() < end; ++i) {
             auto const payload = generator(20 + i).bytes(100);
             co_await echo_round_trip(s, payload);
-            co_await sleep_for(50ms);
+            co_await sleep_for(50ms);  // allowed-sleep: paced traffic over time
         }
         if (!s.is_open()) {
             throw scenario_error("the session ended while traffic flowed");

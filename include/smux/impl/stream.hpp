@@ -107,6 +107,16 @@ struct initiate_stream_op {
     }
 };
 
+/// Records in a parked operation's own allocation what it needs to complete or be cancelled.
+template <class OpData, class SpanArray>
+void describe_parked_op(OpData& d, stream_ops& owner, std::uint64_t serial, SpanArray const& spans,
+                        std::size_t count) noexcept {
+    d.owner = &owner;
+    d.serial = serial;
+    d.buffers = spans;
+    d.buffer_count = count;
+}
+
 /// A read completes at once when bytes, FIN or an error are there; else it parks.
 struct read_op_traits {
     static constexpr op_kind kind = op_kind::read;
@@ -122,11 +132,7 @@ struct read_op_traits {
             return;
         }
         st->read_op.emplace(std::forward<Handler>(h), s.executor());
-        auto& d = st->read_op.data();
-        d.owner = st.get();
-        d.serial = serial;
-        d.buffers = spans;
-        d.buffer_count = count;
+        describe_parked_op(st->read_op.data(), *st, serial, spans, count);
         s.read_parked(*st);
     }
 };
@@ -141,11 +147,7 @@ struct write_op_traits {
     static void start(Handler&& h, session_driver& s, std::shared_ptr<stream_ops> const& st,
                       std::uint64_t serial, span_array const& spans, std::size_t count) {
         st->write_op.emplace(std::forward<Handler>(h), s.executor());
-        auto& d = st->write_op.data();
-        d.owner = st.get();
-        d.serial = serial;
-        d.buffers = spans;
-        d.buffer_count = count;
+        describe_parked_op(st->write_op.data(), *st, serial, spans, count);
         s.begin_write(*st);
     }
 };
