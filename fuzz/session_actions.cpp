@@ -99,6 +99,20 @@ void read_some(peer& p, peer& other, stream_id id, std::size_t n) {
                       "received bytes differ from sent bytes");
 }
 
+/// A wait's view of the stream agrees with the bytes buffered, and a read of exactly that
+/// many takes them all.
+void poll_then_read(peer& p, peer& other, stream_id id) {
+    auto const buffered = p.engine.readable_bytes(id);
+    auto const r = p.engine.poll_read(id);
+    using status = smux::core::read_result::status;
+    smux::fuzz::check((r.state == status::data) == (buffered > 0), "poll_read disagrees");
+    if (r.state == status::data) {
+        smux::fuzz::check(r.bytes == buffered, "poll_read counts other bytes than buffered");
+        read_some(p, other, id, buffered);
+        smux::fuzz::check(p.engine.readable_bytes(id) == 0, "a read of all left bytes behind");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
@@ -126,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             }
             return p.streams[in.ConsumeIntegralInRange<std::size_t>(0, p.streams.size() - 1)];
         };
-        switch (in.ConsumeIntegralInRange<int>(0, 8)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 9)) {
             case 0:
                 if (auto id = p.engine.open_stream(ec)) {
                     p.streams.push_back(*id);
@@ -183,6 +197,11 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
                 now += std::chrono::milliseconds(in.ConsumeIntegralInRange<int>(0, 5'000));
                 a.engine.on_timer(now);
                 b.engine.on_timer(now);
+                break;
+            case 9:
+                if (auto id = pick()) {
+                    poll_then_read(p, other, *id);
+                }
                 break;
         }
         handle_events(a, b);

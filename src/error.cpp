@@ -45,6 +45,9 @@ class smux_error_category final : public std::error_category {
             case error::write_timeout:
                 return "stream write timeout: not sent within the configured "
                        "stream_write_timeout";
+            case error::not_on_strand:
+                return "synchronous stream call outside the session's strand: call it from a "
+                       "handler or coroutine running on the stream's get_executor()";
         }
         return "unknown smux error " + std::to_string(value);
     }

@@ -36,6 +36,7 @@ enum class error {
     operation_in_progress,  ///< a second read (or write) while one is pending on a stream
     read_timeout,           ///< a read waited longer than config stream_read_timeout
     write_timeout,          ///< a write waited longer than config stream_write_timeout
+    not_on_strand,  ///< a synchronous stream call ran outside the session's strand (its executor)
 };
 
 /// Groups of `error` values, to test with `ec == smux::condition::...`.

@@ -123,6 +123,53 @@ class basic_stream {
     auto async_write_some(ConstBufferSequence const& buffers,
                           WriteToken&& token = net::default_completion_token_t<executor_type>());
 
+    /// The kinds of wait of `async_wait`, as for an Asio socket.
+    using wait_type = net::socket_base::wait_type;
+    static constexpr wait_type wait_read = net::socket_base::wait_read;
+    static constexpr wait_type wait_write = net::socket_base::wait_write;
+    static constexpr wait_type wait_error = net::socket_base::wait_error;
+
+    /** Waits until a read would complete without waiting: bytes are buffered, the peer's FIN
+        arrived, or the stream or session failed. It takes nothing, so an idle stream needs no
+        buffer: wait, then take what is there with the non-blocking `read_some` into a buffer
+        borrowed for only as long as it is needed (as with `basic_socket::async_wait`).
+
+        Only `wait_read` is supported: `wait_write` and `wait_error` complete with
+        `asio::error::operation_not_supported`.
+
+        Completion signature: `void(error_code)`. No error: a read now completes at once (with
+        bytes, `asio::error::eof` or the session's terminal error). Errors of the wait itself:
+        `asio::error::operation_aborted` (cancelled), `smux::error::stream_closed`,
+        `smux::error::read_timeout` (config stream_read_timeout applies as to a read) and
+        `smux::error::operation_in_progress`: a wait counts as a read, one at a time per stream.
+
+        @par Per-Operation Cancellation
+        terminal, partial, total: the wait ends with `asio::error::operation_aborted`. */
+    template <net::completion_token_for<void(error_code)> WaitToken =
+                  net::default_completion_token_t<executor_type>>
+    auto async_wait(wait_type w,
+                    WaitToken&& token = net::default_completion_token_t<executor_type>());
+
+    /** Non-blocking read: copies what is buffered now into `buffers` and returns the count,
+        never waiting (the receive credit goes back to the peer as for `async_read_some`).
+
+        `ec`: `asio::error::would_block` when nothing is buffered, `asio::error::eof` after the
+        peer's FIN once every byte before it was read, the session's terminal error once it
+        ended and nothing is buffered, `smux::error::stream_closed`,
+        `smux::error::operation_in_progress` while an `async_read_some` or `async_wait` is
+        pending, and `smux::error::not_on_strand` when called outside the session's strand.
+
+        @par Thread Safety
+        Call it on the stream's executor (the session's strand): from a completion handler
+        of this session that runs on its default executor, or from a coroutine spawned on
+        `get_executor()`. */
+    template <class MutableBufferSequence>
+    std::size_t read_some(MutableBufferSequence const& buffers, error_code& ec);
+
+    /** Bytes buffered and not yet read; `read_some` returns at most this many. Errors and
+        thread safety as for `read_some` (no error with nothing buffered: 0). */
+    [[nodiscard]] std::size_t available(error_code& ec) const;
+
     /** Half-close: sends FIN after the bytes already written; the peer reads them, then end
         of file. Reading goes on. Later writes fail with `smux::error::broken_pipe`. */
     void shutdown_send();

@@ -145,6 +145,10 @@ read_result session::read(stream_id id, std::span<std::span<std::byte> const> ou
     return s_->read(id, out);
 }
 
+read_result session::poll_read(stream_id id) {
+    return s_->poll_read(id);
+}
+
 std::size_t session::readable_bytes(stream_id id) const noexcept {
     return s_->readable_bytes(id);
 }

@@ -51,6 +51,7 @@ class session_state {
     std::optional<stream_id> open_stream(error_code& ec);
     std::optional<stream_id> accept_stream(error_code& ec);
     read_result read(stream_id id, std::span<std::span<std::byte> const> out);
+    read_result poll_read(stream_id id);
     std::size_t readable_bytes(stream_id id) const noexcept;
     write_result write(stream_id id, std::span<std::span<std::byte const> const> src);
     void abort_write(stream_id id);
@@ -108,6 +109,8 @@ class session_state {
     void deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n);
     void drop_received(detail::stream_record& s) noexcept;
     void consumed(detail::stream_record& s, std::size_t n);
+    /// A read's outcome without copying (would_block asks for a `readable` event).
+    read_result readiness(detail::stream_record& s);
     void finish_write_if_done(detail::stream_record& s);
     detail::write_cursor& start_write(detail::stream_record& s);
     void end_write(detail::stream_record& s) noexcept;

@@ -135,6 +135,24 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
         consumed(s, copied);
         return {.bytes = copied, .state = read_result::status::data};
     }
+    if (s.rx_bytes > 0) {  // `out` was empty
+        return {.state = read_result::status::data};
+    }
+    return readiness(s);
+}
+
+read_result session_state::poll_read(stream_id id) {
+    auto it = streams_.find(id);
+    if (it == streams_.end() || it->second.closed) {
+        return {.state = read_result::status::failed, .ec = make_error_code(error::stream_closed)};
+    }
+    return readiness(it->second);
+}
+
+read_result session_state::readiness(stream_record& s) {
+    if (s.rx_bytes > 0) {
+        return {.bytes = s.rx_bytes, .state = read_result::status::data};
+    }
     if (s.remote_fin) {
         return {.state = read_result::status::end_of_stream};
     }

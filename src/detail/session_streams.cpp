@@ -9,6 +9,12 @@ namespace smux::detail {
 
 session_driver::read_outcome session_driver::try_read(
     stream_ops& st, std::span<std::span<std::byte> const> buffers) {
+    if (buffers.empty()) {
+        // A wait: it takes nothing, and succeeds once a read would not wait (for bytes, end
+        // of file or an error alike, as a socket's wait_read).
+        return {.would_block =
+                    engine_.poll_read(st.id).state == core::read_result::status::would_block};
+    }
     auto const r = engine_.read(st.id, buffers);
     switch (r.state) {
         case core::read_result::status::data:
@@ -22,6 +28,40 @@ session_driver::read_outcome session_driver::try_read(
             break;
     }
     return {.would_block = true};
+}
+
+session_driver::read_outcome session_driver::read_now(
+    stream_ops& st, std::span<std::span<std::byte> const> buffers) {
+    if (!strand_.running_in_this_thread()) {
+        return {.ec = make_error_code(error::not_on_strand)};
+    }
+    if (st.closed) {
+        return {.ec = make_error_code(error::stream_closed)};
+    }
+    if (st.read_op) {
+        return {.ec = make_error_code(error::operation_in_progress)};
+    }
+    if (buffers.empty()) {
+        return {};  // as a socket: reading into no buffer takes nothing and succeeds
+    }
+    auto r = try_read(st, buffers);
+    if (r.would_block) {
+        r.ec = net::error::would_block;
+    }
+    return r;
+}
+
+std::size_t session_driver::available(stream_ops const& st, error_code& ec) const {
+    ec = {};
+    if (!strand_.running_in_this_thread()) {
+        ec = make_error_code(error::not_on_strand);
+        return 0;
+    }
+    if (st.closed) {
+        ec = make_error_code(error::stream_closed);
+        return 0;
+    }
+    return engine_.readable_bytes(st.id);
 }
 
 void session_driver::complete_read_if_ready(stream_ops& st) {

@@ -655,6 +655,38 @@ TEST(fin, read_returns_buffered_bytes_then_end_of_stream) {
     EXPECT_EQ(read_some(server, 3, got).state, status::end_of_stream);
 }
 
+TEST(poll_read, tells_what_a_read_would_return_and_takes_nothing) {
+    session server(role::server, make_config(2), t0);
+    ASSERT_EQ(feed(server, syn(2, 3)), 8U);
+    EXPECT_EQ(server.poll_read(3).state, status::would_block);
+    ASSERT_EQ(feed(server, psh(2, 3, "abc")), 11U);
+    auto const evs = take_events(server);
+    EXPECT_EQ(count_events(evs, event::kind::readable, 3), 1U) << "a poll miss asks for an event";
+    for (int i = 0; i < 2; ++i) {  // polling twice changes nothing
+        auto const r = server.poll_read(3);
+        EXPECT_EQ(r.state, status::data);
+        EXPECT_EQ(r.bytes, 3U);
+    }
+    EXPECT_TRUE(take_output(server).empty()) << "no credit went back: nothing was read";
+    bytes got;
+    EXPECT_EQ(read_some(server, 3, got).state, status::data);
+    EXPECT_EQ(to_string(got), "abc");
+    EXPECT_EQ(server.poll_read(3).state, status::would_block);
+    ASSERT_EQ(feed(server, fin(2, 3)), 8U);
+    EXPECT_EQ(server.poll_read(3).state, status::end_of_stream);
+    EXPECT_EQ(server.poll_read(99).state, status::failed);
+    EXPECT_EQ(server.poll_read(99).ec, smux::error::stream_closed);
+}
+
+TEST(poll_read, after_the_sessions_end_gives_its_error) {
+    session server(role::server, make_config(1), t0);
+    ASSERT_EQ(feed(server, syn(1, 3)), 8U);
+    server.close(make_error_code(smux::error::connection_closed));
+    auto const r = server.poll_read(3);
+    EXPECT_EQ(r.state, status::failed);
+    EXPECT_EQ(r.ec, smux::error::connection_closed);
+}
+
 TEST(fin, wakes_a_waiting_reader_once) {
     session server(role::server, make_config(1), t0);
     ASSERT_EQ(feed(server, syn(1, 3)), 8U);

@@ -52,7 +52,7 @@ struct event {
 /// Outcome of `session::read`.
 struct read_result {
     enum class status : std::uint8_t {
-        data,           ///< `bytes` > 0 were copied out
+        data,           ///< `bytes` were copied out (0 only when the buffers were empty)
         would_block,    ///< nothing buffered yet; a `readable` event will follow
         end_of_stream,  ///< the peer's FIN arrived and every byte before it was read
         failed,         ///< `ec` tells why (closed stream, or the session's terminal error)
@@ -146,6 +146,11 @@ class session {
         by Go's rule). After the peer's FIN, buffered bytes come first, then end_of_stream;
         after the session's end, buffered bytes come first, then the terminal error. */
     read_result read(stream_id id, std::span<std::span<std::byte> const> out);
+
+    /** What a read of `id` would return now, without taking anything: `data` with `bytes`
+        buffered (not 0), `end_of_stream`, `failed`, or `would_block` (a `readable` event then
+        follows, as after a read that found nothing). */
+    read_result poll_read(stream_id id);
 
     /// Bytes buffered for `id` and not yet read.
     [[nodiscard]] std::size_t readable_bytes(stream_id id) const noexcept;

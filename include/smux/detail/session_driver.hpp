@@ -83,7 +83,12 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
         error_code ec;
         std::size_t bytes = 0;
     };
+    /// Reads into `buffers`; with none, only tells whether a read would complete now.
     read_outcome try_read(stream_ops& st, std::span<std::span<std::byte> const> buffers);
+    /// Any thread: the stream's non-blocking read (fails off the strand).
+    read_outcome read_now(stream_ops& st, std::span<std::span<std::byte> const> buffers);
+    /// Any thread: bytes buffered for `st` (fails off the strand).
+    std::size_t available(stream_ops const& st, error_code& ec) const;
     /// A write op was just parked in `st`: starts its timeout, if any, and registers its
     /// buffers with the engine (the op completes at once on an error).
     void begin_write(stream_ops& st);

@@ -68,6 +68,24 @@ void complete_on_empty_handle(Handler&& handler, Args&&... args) {
     post_completion(std::forward<Handler>(handler), ex, std::forward<Args>(args)...);
 }
 
+/// Completes an operation started on an empty or closed handle with stream_closed (and
+/// `extra`, a count); false when the handle holds a stream.
+template <class Handler, class... Extra>
+bool reject_closed_handle(Handler& handler, std::shared_ptr<session_driver> const& s,
+                          std::shared_ptr<stream_ops> const& st, Extra... extra) {
+    if (!s) {
+        complete_on_empty_handle(std::move(handler), make_error_code(error::stream_closed),
+                                 extra...);
+        return true;
+    }
+    if (!st) {  // closed handle
+        post_completion(std::move(handler), s->executor(), make_error_code(error::stream_closed),
+                        extra...);
+        return true;
+    }
+    return false;
+}
+
 /** What a stream read and a stream write share: an empty or closed handle fails with
     stream_closed; cancellation is installed where the operation starts; on the strand, the
     buffers become spans, empty buffers complete at once, and a second operation of the same
@@ -77,14 +95,7 @@ struct initiate_stream_op {
     template <class Handler, class BufferSequence>
     void operator()(Handler&& handler, std::shared_ptr<session_driver> s,
                     std::shared_ptr<stream_ops> st, BufferSequence const& buffers) const {
-        if (!s) {
-            complete_on_empty_handle(std::forward<Handler>(handler),
-                                     make_error_code(error::stream_closed), std::size_t{0});
-            return;
-        }
-        if (!st) {  // closed handle
-            post_completion(std::forward<Handler>(handler), s->executor(),
-                            make_error_code(error::stream_closed), std::size_t{0});
+        if (reject_closed_handle(handler, s, st, std::size_t{0})) {
             return;
         }
         std::uint64_t const serial = install_cancellation(handler, *s, Op::kind, st->id);
@@ -155,7 +166,59 @@ struct write_op_traits {
 using initiate_read_some = initiate_stream_op<read_op_traits>;
 using initiate_write_some = initiate_stream_op<write_op_traits>;
 
+/// A `void(error_code)` handler in the read slot, whose signature has a count: the count is
+/// dropped; the handler's associated executor, allocator and cancellation slot stay its own.
+template <class Handler>
+struct without_count {
+    Handler handler;
+    void operator()(error_code ec, std::size_t /*count*/) { std::move(handler)(ec); }
+};
+
+/** A wait for readability is a read with no buffers: it parks in the read slot (so reads
+    and waits exclude each other, share the read timeout and the cancellation path) and
+    completes when a read would no longer wait. */
+struct initiate_wait {
+    template <class Handler>
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s,
+                    std::shared_ptr<stream_ops> st, net::socket_base::wait_type w) const {
+        if (reject_closed_handle(handler, s, st)) {
+            return;
+        }
+        if (w != net::socket_base::wait_read) {
+            post_completion(std::forward<Handler>(handler), s->executor(),
+                            error_code(net::error::operation_not_supported));
+            return;
+        }
+        std::uint64_t const serial = install_cancellation(handler, *s, op_kind::read, st->id);
+        auto const& strand = s->strand();
+        net::dispatch(strand, [s = std::move(s), st = std::move(st), serial,
+                               h = std::forward<Handler>(handler)]() mutable {
+            if (st->read_op) {
+                post_completion(std::move(h), s->executor(),
+                                make_error_code(error::operation_in_progress));
+                return;
+            }
+            read_op_traits::start(without_count<std::decay_t<Handler>>{std::move(h)}, *s, st,
+                                  serial, read_op_traits::span_array{}, 0);
+        });
+    }
+};
+
 }  // namespace smux::detail
+
+namespace asio {
+
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct associator<Associator, smux::detail::without_count<Handler>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
+    static typename Associator<Handler, DefaultCandidate>::type get(
+        smux::detail::without_count<Handler> const& h,
+        DefaultCandidate const& c = DefaultCandidate()) noexcept {
+        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+    }
+};
+
+}  // namespace asio
 
 namespace smux {
 
@@ -175,6 +238,37 @@ auto basic_stream<Executor>::async_write_some(ConstBufferSequence const& buffers
                                               WriteToken&& token) {
     return net::async_initiate<WriteToken, void(error_code, std::size_t)>(
         detail::initiate_write_some{}, token, session_, ops_, buffers);
+}
+
+template <class Executor>
+template <net::completion_token_for<void(error_code)> WaitToken>
+auto basic_stream<Executor>::async_wait(wait_type w, WaitToken&& token) {
+    return net::async_initiate<WaitToken, void(error_code)>(detail::initiate_wait{}, token,
+                                                            session_, ops_, w);
+}
+
+template <class Executor>
+template <class MutableBufferSequence>
+std::size_t basic_stream<Executor>::read_some(MutableBufferSequence const& buffers,
+                                              error_code& ec) {
+    typename detail::read_op_traits::span_array spans{};
+    std::size_t const count = detail::to_spans(buffers, spans);
+    if (!ops_) {
+        ec = make_error_code(error::stream_closed);
+        return 0;
+    }
+    auto const r = session_->read_now(*ops_, std::span(spans.data(), count));
+    ec = r.ec;
+    return r.bytes;
+}
+
+template <class Executor>
+std::size_t basic_stream<Executor>::available(error_code& ec) const {
+    if (!ops_) {
+        ec = make_error_code(error::stream_closed);
+        return 0;
+    }
+    return session_->available(*ops_, ec);
 }
 
 template <class Executor>
