@@ -24,7 +24,7 @@ std::string cancel_name(::testing::TestParamInfo<cancel_param> const& info) {
     return "v" + std::to_string(std::get<0>(info.param)) + "_" + t;
 }
 
-class cancel_by_type : public ::testing::TestWithParam<cancel_param> {
+class cancel_by_type : public stream_pair_test<::testing::TestWithParam<cancel_param>> {
   protected:
     int version() const { return std::get<0>(GetParam()); }
     asio::cancellation_type type() const { return std::get<1>(GetParam()); }
@@ -50,12 +50,7 @@ std::string read_now(asio::io_context& ioc, smux::stream& s) {
 }
 
 TEST_P(cancel_by_type, pending_read_cancelled_through_slot_loses_no_data) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, make_config(version()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(make_config(version())));
 
     asio::cancellation_signal signal;
     std::array<char, 64> buf{};
@@ -79,7 +74,6 @@ TEST_P(cancel_by_type, pending_read_cancelled_through_slot_loses_no_data) {
 }
 
 TEST_P(cancel_by_type, pending_accept_cancelled_through_slot_loses_no_stream) {
-    asio::io_context ioc;
     auto p = make_local_pair(ioc, make_config(version()));
     asio::cancellation_signal signal;
     capture<smux::error_code, smux::stream> a;
@@ -100,7 +94,6 @@ TEST_P(cancel_by_type, pending_accept_cancelled_through_slot_loses_no_stream) {
 }
 
 TEST_P(cancel_by_type, wait_closed_cancelled_through_slot) {
-    asio::io_context ioc;
     auto p = make_local_pair(ioc, make_config(version()));
     asio::cancellation_signal signal;
     capture<smux::error_code> w;
@@ -123,12 +116,7 @@ TEST_P(cancel_by_type, write_blocked_on_the_closed_window_is_cancelled) {
     if (version() != 2) {
         GTEST_SKIP() << "version 1 has no per-stream window";
     }
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, make_config(2));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(make_config(2)));
 
     bytes const data = random_bytes(v2_initial_window + 100000, 41);
     capture<smux::error_code, std::size_t> first;
@@ -145,7 +133,7 @@ TEST_P(cancel_by_type, write_blocked_on_the_closed_window_is_cancelled) {
         asio::bind_cancellation_slot(signal.slot(), blocked.handler()));
     run_ready(ioc);
     // The session still works meanwhile: another stream opens and carries data.
-    auto other = open_pair_now(ioc, p.client, p.server);
+    auto other = open_pair_now(ioc, client(), server());
     ASSERT_TRUE(other);
     write_now(ioc, other->first, "other");
     EXPECT_EQ(read_now(ioc, other->second), "other");
@@ -300,13 +288,10 @@ TEST_P(cancellation, stream_cancel_completes_the_pending_read_and_keeps_the_stre
     EXPECT_EQ(read_now(ioc, c), "both ways");
 }
 
-TEST(cancellation_v2, stream_cancel_completes_a_write_blocked_on_the_window) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, make_config(2));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+using cancellation_v2 = stream_pair_test<>;
+
+TEST_F(cancellation_v2, stream_cancel_completes_a_write_blocked_on_the_window) {
+    ASSERT_TRUE(open(make_config(2)));
     bytes const data = random_bytes(300000, 42);
     capture<smux::error_code, std::size_t> w;
     c.async_write_some(asio::buffer(data), w.handler());

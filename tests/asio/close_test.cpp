@@ -238,13 +238,10 @@ TEST_P(session_close, graceful_shutdown_flushes_data_and_fin_then_closes) {
     EXPECT_EQ(c_wait.get<0>(), smux::error::session_closed) << c_wait.get<0>().message();
 }
 
-TEST(session_close_v2, graceful_shutdown_with_a_write_blocked_on_the_window_does_not_hang) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(2));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+using session_close_v2 = stream_pair_test<>;
+
+TEST_F(session_close_v2, graceful_shutdown_with_a_write_blocked_on_the_window_does_not_hang) {
+    ASSERT_TRUE(open(quiet_config(2)));
     bytes const data = random_bytes(300000, 61);
     io_result first;
     c.async_write_some(asio::buffer(data), first.handler());
@@ -255,7 +252,7 @@ TEST(session_close_v2, graceful_shutdown_with_a_write_blocked_on_the_window_does
         asio::buffer(data.data() + v2_initial_window, data.size() - v2_initial_window),
         blocked.handler());
     wait_result shutdown;
-    p.client.async_shutdown(shutdown.handler());
+    client().async_shutdown(shutdown.handler());
     ASSERT_TRUE(run_until(ioc, [&] { return shutdown.done && blocked.done; }));
     EXPECT_FALSE(shutdown.get<0>()) << shutdown.get<0>().message();
     EXPECT_TRUE(blocked.get<0>()) << "a write that never went out reported success";
@@ -379,15 +376,10 @@ TEST_P(session_close, transport_write_failure_ends_the_session_with_that_error) 
 
 INSTANTIATE_TEST_SUITE_P(versions, session_close, ::testing::Values(1, 2), version_name);
 
-class stream_close : public ::testing::TestWithParam<int> {};
+class stream_close : public stream_pair_test<::testing::TestWithParam<int>> {};
 
 TEST_P(stream_close, close_aborts_the_pending_read_and_the_peer_sees_eof) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
     std::array<char, 16> buf{}, peer_buf{};
     io_result r, peer;
     s.async_read_some(asio::buffer(buf), r.handler());
@@ -432,7 +424,7 @@ TEST_P(stream_close, close_aborts_the_pending_read_and_the_peer_sees_eof) {
     c.async_write_some(asio::buffer(lost), cw.handler());
     ASSERT_TRUE(run_until(ioc, cw.ready()));
     EXPECT_FALSE(cw.get<0>()) << cw.get<0>().message();
-    auto next = open_pair_now(ioc, p.client, p.server);
+    auto next = open_pair_now(ioc, client(), server());
     ASSERT_TRUE(next);
     io_result nw, nr;
     std::string const text = "next";
@@ -445,11 +437,7 @@ TEST_P(stream_close, close_aborts_the_pending_read_and_the_peer_sees_eof) {
 TEST_P(stream_close, closed_handle_completes_on_the_callers_event_loop_not_another_thread) {
     // A handle that belonged to a session keeps completing on that session's event loop after
     // close(): a plain callback must neither run inside the call nor on a foreign thread.
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
     s.close();
     std::atomic<bool> initiating{true};
     std::atomic<bool> inline_call{false};
@@ -491,46 +479,32 @@ TEST(stream_handle, default_constructed_handle_fails_with_stream_closed) {
 }
 
 TEST_P(stream_close, destroying_the_handle_sends_fin) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream s = std::move(pair->second);
+    ASSERT_TRUE(open(quiet_config(GetParam())));
     std::string const last = "last words";
     io_result w;
-    pair->first.async_write_some(asio::buffer(last), w.handler());
+    c.async_write_some(asio::buffer(last), w.handler());
     ASSERT_TRUE(run_until(ioc, w.ready()));
-    { smux::stream dying = std::move(pair->first); }
-    EXPECT_FALSE(pair->first.is_open());
+    { smux::stream dying = std::move(c); }
+    EXPECT_FALSE(c.is_open());
     auto [ec, got] = drain_now(ioc, s);
     EXPECT_EQ(ec, asio::error::eof) << ec.message();
     EXPECT_EQ(to_string(got), last);
 }
 
 TEST_P(stream_close, closing_with_unread_data_returns_the_receive_budget) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
     bytes const data = random_bytes(200000, 71);
     io_result w;
     asio::async_write(c, asio::buffer(data), w.handler());
     ASSERT_TRUE(
-        run_until(ioc, [&] { return w.done && p.server.stats().buffered_bytes == data.size(); }));
+        run_until(ioc, [&] { return w.done && server().stats().buffered_bytes == data.size(); }));
     s.close();
-    ASSERT_TRUE(run_until(ioc, [&] { return p.server.stats().buffered_bytes == 0; }));
-    EXPECT_EQ(p.server.stats().buffered_bytes, 0U);
+    ASSERT_TRUE(run_until(ioc, [&] { return server().stats().buffered_bytes == 0; }));
+    EXPECT_EQ(server().stats().buffered_bytes, 0U);
 }
 
 TEST_P(stream_close, second_concurrent_read_fails_with_operation_in_progress) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
     std::array<char, 16> buf1{}, buf2{};
     io_result r1, r2;
     s.async_read_some(asio::buffer(buf1), r1.handler());
@@ -548,13 +522,10 @@ TEST_P(stream_close, second_concurrent_read_fails_with_operation_in_progress) {
     EXPECT_EQ(std::string(buf1.data(), r1.get<1>()), text);
 }
 
-TEST(stream_close_v2, second_concurrent_write_fails_with_operation_in_progress) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(2));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+using stream_close_v2 = stream_pair_test<>;
+
+TEST_F(stream_close_v2, second_concurrent_write_fails_with_operation_in_progress) {
+    ASSERT_TRUE(open(quiet_config(2)));
     bytes const data = random_bytes(v2_initial_window + 10, 72);
     io_result first;
     c.async_write_some(asio::buffer(data), first.handler());

@@ -15,17 +15,12 @@ using io_result = capture<smux::error_code, std::size_t>;
 
 constexpr auto limit = 300ms;
 
-class timeouts : public ::testing::TestWithParam<int> {};
+class timeouts : public stream_pair_test<::testing::TestWithParam<int>> {};
 
 TEST_P(timeouts, read_waiting_too_long_fails_with_timeout_and_loses_nothing) {
     smux::config cfg = quiet_config(GetParam());
     cfg.stream_read_timeout = limit;
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, cfg);
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(cfg));
 
     std::array<char, 16> buf{};
     io_result r;
@@ -37,7 +32,7 @@ TEST_P(timeouts, read_waiting_too_long_fails_with_timeout_and_loses_nothing) {
     EXPECT_EQ(r.get<0>(), std::errc::timed_out);
     EXPECT_EQ(r.get<1>(), 0U);
     EXPECT_GE(waited, limit);
-    EXPECT_TRUE(p.server.is_open());
+    EXPECT_TRUE(server().is_open());
 
     // The stream goes on: data sent now is read in full.
     std::string const text = "late but whole";
@@ -49,15 +44,12 @@ TEST_P(timeouts, read_waiting_too_long_fails_with_timeout_and_loses_nothing) {
     EXPECT_EQ(std::string(buf.data(), r2.get<1>()), text);
 }
 
-TEST(timeouts_v2, write_waiting_on_the_window_too_long_fails_with_timeout) {
+using timeouts_v2 = stream_pair_test<>;
+
+TEST_F(timeouts_v2, write_waiting_on_the_window_too_long_fails_with_timeout) {
     smux::config cfg = quiet_config(2);
     cfg.stream_write_timeout = limit;
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, cfg);
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(cfg));
     bytes const data = random_bytes(300000, 121);
     io_result first;
     c.async_write_some(asio::buffer(data), first.handler());

@@ -349,6 +349,39 @@ std::optional<std::pair<smux::stream, smux::stream>> open_pair_now(
                                                  std::move(accepted.get<1>()));
 }
 
+/** Fixture of tests that start from one open stream: an event loop, two sessions over a
+    socketpair and the stream's two ends, `c` the client's and `s` the server's. `Base` is
+    ::testing::Test or a ::testing::TestWithParam. Tests of a suite that use it must not
+    declare locals named `ioc`, `c` or `s` (-Wshadow), also not inside lambdas. */
+template <class Base = ::testing::Test>
+class stream_pair_test : public Base {
+  protected:
+    /// Makes the sessions and opens one stream from the client to the server (once a test).
+    ::testing::AssertionResult open(smux::config const& client_cfg,
+                                    smux::config const& server_cfg) {
+        sessions_.emplace(make_local_pair(ioc, client_cfg, server_cfg));
+        auto pair = open_pair_now(ioc, sessions_->client, sessions_->server);
+        if (!pair) {
+            return ::testing::AssertionFailure() << "the stream did not open";
+        }
+        c = std::move(pair->first);
+        s = std::move(pair->second);
+        return ::testing::AssertionSuccess();
+    }
+    ::testing::AssertionResult open(smux::config const& cfg) { return open(cfg, cfg); }
+
+    /// The sessions made by `open` (throws std::bad_optional_access before it).
+    smux::local_session& client() { return sessions_.value().client; }
+    smux::local_session& server() { return sessions_.value().server; }
+
+    // Declared in this order so that, as with locals in a test body, the streams are destroyed
+    // first, then the sessions, and the event loop last.
+    asio::io_context ioc;
+    std::optional<session_pair<asio::local::stream_protocol::socket>> sessions_;  ///< by `open`
+    smux::stream c;
+    smux::stream s;
+};
+
 /// Waits until everything posted to the session's strand before this call has run.
 inline asio::awaitable<void> strand_barrier(asio::any_io_executor const& strand) {
     co_await asio::post(strand, asio::use_awaitable);
