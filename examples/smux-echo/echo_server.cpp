@@ -1,12 +1,13 @@
 #include "echo_server.hpp"
 
-#include <array>
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <iostream>
+#include <memory>
 #include <smux/smux.hpp>
 
 namespace smux_echo {
@@ -14,26 +15,6 @@ namespace smux_echo {
 namespace {
 
 constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-asio::awaitable<void> echo_stream(smux::stream s) {
-    // Not zero-filled: only bytes a read stored are written back, and a flood of streams
-    // should not cost a memset of every buffer.
-    std::array<char, echo_buffer_size> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init)
-    for (;;) {
-        auto [ec, n] = co_await s.async_read_some(asio::buffer(buffer), as_tuple);
-        if (n > 0) {
-            auto [wec, written] =
-                co_await asio::async_write(s, asio::buffer(buffer.data(), n), as_tuple);
-            if (wec) {
-                break;
-            }
-        }
-        if (ec) {
-            break;  // eof after the peer's FIN, or the session ended
-        }
-    }
-    s.close();
-}
 
 asio::awaitable<void> serve_session(asio::ip::tcp::socket socket, smux::config cfg) {
     auto const peer = socket.remote_endpoint();
@@ -50,6 +31,38 @@ asio::awaitable<void> serve_session(asio::ip::tcp::socket socket, smux::config c
 }
 
 }  // namespace
+
+asio::awaitable<void> echo_stream(smux::stream s, echo_write_gauge* gauge) {
+    for (;;) {
+        auto [wait_ec] = co_await s.async_wait(smux::stream::wait_read, as_tuple);
+        if (wait_ec) {
+            break;
+        }
+        // A buffer for this message only, no larger than what is there. At least one byte, so
+        // that after the peer's FIN the read reports end of file.
+        smux::error_code ec;
+        std::size_t const size = std::clamp<std::size_t>(s.available(ec), 1, echo_buffer_size);
+        auto buffer = std::make_unique_for_overwrite<char[]>(size);
+        std::size_t const n = s.read_some(asio::buffer(buffer.get(), size), ec);
+        if (n > 0) {
+            if (gauge != nullptr) {
+                gauge->peak = std::max(gauge->peak, ++gauge->current);
+            }
+            auto [wec, written] =
+                co_await asio::async_write(s, asio::buffer(buffer.get(), n), as_tuple);
+            if (gauge != nullptr) {
+                --gauge->current;
+            }
+            if (wec) {
+                break;
+            }
+        }
+        if (ec && ec != asio::error::would_block) {
+            break;  // eof after the peer's FIN, or the session ended
+        }
+    }
+    s.close();
+}
 
 asio::awaitable<void> run_echo_server(asio::ip::tcp::acceptor& acceptor, smux::config cfg) {
     for (;;) {

@@ -57,15 +57,10 @@ void write_text(asio::io_context& ioc, smux::stream& st, std::string const& text
     ASSERT_FALSE(w.get<0>()) << w.get<0>().message();
 }
 
-class stream_wait : public ::testing::TestWithParam<int> {};
+class stream_wait : public stream_pair_test<::testing::TestWithParam<int>> {};
 
 TEST_P(stream_wait, completes_on_data_and_takes_nothing) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
 
     wait_result w;
     s.async_wait(wait_read, w.handler());
@@ -104,28 +99,20 @@ TEST_P(stream_wait, completes_on_data_and_takes_nothing) {
 }
 
 TEST_P(stream_wait, completes_at_once_when_bytes_are_already_buffered) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    write_text(ioc, pair->first, "ready");
-    ASSERT_TRUE(run_until(ioc, [&] { return available_now(ioc, pair->second) == 5; }));
+    ASSERT_TRUE(open(quiet_config(GetParam())));
+    write_text(ioc, c, "ready");
+    ASSERT_TRUE(run_until(ioc, [&] { return available_now(ioc, s) == 5; }));
 
     wait_result w;
-    pair->second.async_wait(wait_read, w.handler());
+    s.async_wait(wait_read, w.handler());
     EXPECT_FALSE(w.done) << "completed inside the initiating function";
     ASSERT_TRUE(run_until(ioc, w.ready()));
     EXPECT_FALSE(w.get<0>()) << w.get<0>().message();
-    EXPECT_EQ(read_now(ioc, pair->second).second, "ready");
+    EXPECT_EQ(read_now(ioc, s).second, "ready");
 }
 
 TEST_P(stream_wait, completes_on_the_peers_fin_and_the_read_then_gives_eof) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
 
     wait_result w;
     s.async_wait(wait_read, w.handler());
@@ -145,17 +132,13 @@ TEST_P(stream_wait, completes_on_the_peers_fin_and_the_read_then_gives_eof) {
 }
 
 TEST_P(stream_wait, completes_when_the_session_ends_and_the_read_gives_its_error) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
 
     wait_result w;
     s.async_wait(wait_read, w.handler());
     run_ready(ioc);
     ASSERT_FALSE(w.done);
-    p.client.close();  // the server's session ends: the peer closed the connection
+    client().close();  // the server's session ends: the peer closed the connection
     ASSERT_TRUE(run_until(ioc, w.ready()));
     EXPECT_FALSE(w.get<0>()) << w.get<0>().message();
     auto const r = read_now(ioc, s);
@@ -164,12 +147,7 @@ TEST_P(stream_wait, completes_when_the_session_ends_and_the_read_gives_its_error
 }
 
 TEST_P(stream_wait, cancelled_through_its_slot_or_by_cancel_and_nothing_is_lost) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
 
     for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
                       asio::cancellation_type::total}) {
@@ -199,11 +177,7 @@ TEST_P(stream_wait, cancelled_through_its_slot_or_by_cancel_and_nothing_is_lost)
 }
 
 TEST_P(stream_wait, a_wait_and_a_read_exclude_each_other) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
 
     wait_result w;
     s.async_wait(wait_read, w.handler());
@@ -223,30 +197,22 @@ TEST_P(stream_wait, a_wait_and_a_read_exclude_each_other) {
     ASSERT_TRUE(run_until(ioc, second.ready()));
     EXPECT_EQ(second.get<0>(), smux::error::operation_in_progress) << second.get<0>().message();
     EXPECT_FALSE(pending.done);
-    ASSERT_TRUE(close_and_drain(ioc, p));
+    ASSERT_TRUE(close_and_drain(ioc, *sessions_));
 }
 
 TEST_P(stream_wait, the_read_timeout_applies_to_a_wait) {
     smux::config cfg = quiet_config(GetParam());
     cfg.stream_read_timeout = 200ms;
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, cfg);
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
+    ASSERT_TRUE(open(cfg));
     wait_result w;
-    pair->second.async_wait(wait_read, w.handler());
+    s.async_wait(wait_read, w.handler());
     ASSERT_TRUE(run_until(ioc, w.ready()));  // allowed-sleep: the timeout is what is tested
     EXPECT_EQ(w.get<0>(), smux::error::read_timeout) << w.get<0>().message();
-    EXPECT_TRUE(p.server.is_open());
+    EXPECT_TRUE(server().is_open());
 }
 
 TEST_P(stream_wait, unsupported_waits_closed_handles_and_calls_off_the_strand_fail_clearly) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, quiet_config(GetParam()));
-    auto pair = open_pair_now(ioc, p.client, p.server);
-    ASSERT_TRUE(pair);
-    smux::stream& c = pair->first;
-    smux::stream& s = pair->second;
+    ASSERT_TRUE(open(quiet_config(GetParam())));
 
     for (auto type : {smux::stream::wait_write, smux::stream::wait_error}) {
         wait_result w;
@@ -282,13 +248,11 @@ TEST_P(stream_wait, unsupported_waits_closed_handles_and_calls_off_the_strand_fa
 }
 
 TEST_P(stream_wait, coroutine_on_the_strand_echoes_with_a_buffer_borrowed_per_message) {
-    asio::io_context ioc;
-    auto p = make_local_pair(ioc, make_config(GetParam()));
+    ASSERT_TRUE(open(make_config(GetParam())));
     bytes const data = random_bytes(1 << 20, 7);
     bytes echoed;
     task_group tasks;
-    tasks.spawn(p.server.get_executor(), [&]() -> asio::awaitable<void> {
-        smux::stream s = co_await p.server.async_accept_stream(asio::use_awaitable);
+    tasks.spawn(s.get_executor(), [&]() -> asio::awaitable<void> {
         for (;;) {
             co_await s.async_wait(wait_read, asio::use_awaitable);
             smux::error_code ec;
@@ -310,14 +274,12 @@ TEST_P(stream_wait, coroutine_on_the_strand_echoes_with_a_buffer_borrowed_per_me
         }
         s.shutdown_send();
     });
-    smux::stream c;
+    // Written while the echo is read below: an echo peer blocks once the windows are full.
     tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
-        c = co_await p.client.async_open_stream(asio::use_awaitable);
-        // Written while the echo is read below: an echo peer blocks once the windows are full.
-        tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
-            co_await asio::async_write(c, asio::buffer(data), asio::use_awaitable);
-            c.shutdown_send();
-        });
+        co_await asio::async_write(c, asio::buffer(data), asio::use_awaitable);
+        c.shutdown_send();
+    });
+    tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
         auto [ec, got] = co_await read_to_end(c);
         EXPECT_EQ(ec, asio::error::eof) << ec.message();
         echoed = std::move(got);
@@ -330,7 +292,6 @@ TEST_P(stream_wait, a_hundred_thousand_idle_streams_each_with_a_pending_wait) {
     constexpr std::size_t stream_count = 100'000;
     smux::config cfg = quiet_config(GetParam());
     cfg.max_streams = stream_count + 1;
-    asio::io_context ioc;
     auto p = make_local_pair(ioc, cfg);
 
     std::vector<smux::stream> opened;

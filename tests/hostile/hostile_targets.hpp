@@ -84,8 +84,8 @@ class lib_server {
         smux::session_stats last{};
         std::uint64_t max_buffered = 0;
         std::uint64_t max_open = 0;
-        int echo_writes = 0;  ///< echo writes in progress (blocked on the window or the socket)
-        int max_echo_writes = 0;
+        /// Echo writes in progress (blocked on the window or the socket), and their peak.
+        smux_echo::echo_write_gauge echo_writes;
         std::vector<std::uint32_t> accepted;  ///< stream ids in accept order
     };
 
@@ -166,30 +166,9 @@ class lib_server {
                 co_return;
             }
             e.accepted.push_back(s.id());
-            tasks_.spawn(ioc_, echo(e, std::move(s)));
+            auto const ex = s.get_executor();  // before the move: argument order is unspecified
+            tasks_.spawn(ex, smux_echo::echo_stream(std::move(s), &e.echo_writes));
         }
-    }
-
-    // As smux-echo's echo_stream: read up to 16 KiB, write it all back, until end of file.
-    static asio::awaitable<void> echo(session_entry& e, smux::stream s) {
-        std::array<char, smux_echo::echo_buffer_size> buffer;  // NOLINT: as smux-echo's
-        for (;;) {
-            auto [ec, n] = co_await s.async_read_some(asio::buffer(buffer), as_tuple_awaitable);
-            if (n > 0) {
-                ++e.echo_writes;
-                e.max_echo_writes = std::max(e.max_echo_writes, e.echo_writes);
-                auto [wec, written] = co_await asio::async_write(s, asio::buffer(buffer.data(), n),
-                                                                 as_tuple_awaitable);
-                --e.echo_writes;
-                if (wec) {
-                    break;
-                }
-            }
-            if (ec) {
-                break;
-            }
-        }
-        s.close();
     }
 
     asio::io_context& ioc_;
