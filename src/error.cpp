@@ -1,6 +1,7 @@
 #include "smux/error.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace smux {
 
@@ -79,6 +80,44 @@ class smux_condition_category final : public std::error_category {
                 return "the smux session is terminated";
         }
         return "unknown smux condition " + std::to_string(value);
+    }
+
+    /// session_terminated also matches the connection errors a session ends with (they are
+    /// passed through unchanged): a user's "is the session over?" check must not miss them.
+    [[nodiscard]] bool equivalent(std::error_code const& code, int value) const noexcept override {
+        if (code.category() == smux::error_category()) {
+            return code.category().default_error_condition(code.value()) ==
+                   std::error_condition(value, *this);
+        }
+        return static_cast<condition>(value) == condition::session_terminated &&
+               ends_a_connection(code);
+    }
+
+  private:
+    static bool ends_a_connection(std::error_code const& code) noexcept {
+        // A TLS error (Asio's OpenSSL and stream categories) always ends the connection.
+        std::string_view const name = code.category().name();
+        if (name == "asio.ssl" || name == "asio.ssl.stream") {
+            return true;
+        }
+        // errno values: Asio's own system category maps to no generic condition, so the
+        // value is compared directly (errc values are errno values).
+        bool const errno_value = code.category() == std::system_category() ||
+                                 code.category() == std::generic_category() ||
+                                 name == "asio.system";
+        if (!errno_value) {
+            return false;
+        }
+        using std::errc;
+        for (errc e : {errc::connection_reset, errc::connection_aborted, errc::broken_pipe,
+                       errc::not_connected, errc::network_down, errc::network_reset,
+                       errc::network_unreachable, errc::host_unreachable, errc::timed_out,
+                       errc::connection_refused}) {
+            if (code.value() == static_cast<int>(e)) {
+                return true;
+            }
+        }
+        return false;
     }
 };
 

@@ -39,7 +39,13 @@ enum class error {
     not_on_strand,  ///< a synchronous stream call ran outside the session's strand (its executor)
 };
 
-/// Groups of `error` values, to test with `ec == smux::condition::...`.
+/** Groups of errors, to test with `ec == smux::condition::...`.
+
+    `session_terminated` matches every smux error that ends a session and the connection
+    errors a session ends with, which are passed through unchanged (`connection_reset`,
+    `connection_aborted`, `broken_pipe`, `not_connected`, network down, reset or unreachable,
+    host unreachable, `timed_out` from the operating system, `connection_refused`, and every
+    TLS error); `session.terminal_error()` tells the exact reason. */
 enum class condition {
     protocol_violation = 1,  ///< the peer sent something the protocol forbids
     session_terminated,      ///< the session is over; open a new one

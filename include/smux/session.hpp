@@ -2,6 +2,7 @@
 #define SMUX_SESSION_HPP
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include <asio/ip/tcp.hpp>
@@ -116,6 +117,13 @@ class basic_session {
 
     /// False once the session ended.
     [[nodiscard]] bool is_open() const noexcept { return impl_ && impl_->is_open(); }
+
+    /** Why the session ended, without waiting: empty while it is open, then its terminal
+        error (as `async_wait_closed` reports it). Any thread; an empty (moved-from) session
+        reports `smux::error::session_closed`. */
+    [[nodiscard]] std::optional<error_code> terminal_error() const noexcept {
+        return impl_ ? impl_->ended_with() : std::optional(make_error_code(error::session_closed));
+    }
 
     /// Counters, readable from any thread.
     [[nodiscard]] session_stats stats() const noexcept { return impl_->stats(); }

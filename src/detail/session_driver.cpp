@@ -230,6 +230,7 @@ void session_driver::deliver_events() {
 }
 
 void session_driver::handle_closed(error_code ec) {
+    ended_with_ = ec;  // published by the release store below
     open_.store(false, std::memory_order_release);
     transport_close();
     timer_.cancel();
@@ -312,6 +313,13 @@ std::optional<error_code> session_driver::terminal_error() const {
         return std::nullopt;
     }
     return engine_.terminal_error();
+}
+
+std::optional<error_code> session_driver::ended_with() const noexcept {
+    if (open_.load(std::memory_order_acquire)) {
+        return std::nullopt;
+    }
+    return ended_with_;
 }
 
 void session_driver::close(error_code ec) {

@@ -327,6 +327,7 @@ TEST_P(session_close, transport_reset_is_reported_unchanged_on_both_sides) {
     p.client.async_wait_closed(cw.handler());
     p.server.async_wait_closed(sw.handler());
     run_ready(ioc);
+    EXPECT_EQ(p.server.terminal_error(), std::nullopt) << "the session is still open";
     asio::dispatch(p.server.get_executor(),
                    [&] { p.server.next_layer().reset(asio::error::connection_reset); });
     ASSERT_TRUE(run_until(ioc, [&] { return cr.done && sr.done && cw.done && sw.done; }));
@@ -334,6 +335,14 @@ TEST_P(session_close, transport_reset_is_reported_unchanged_on_both_sides) {
     EXPECT_EQ(sw.get<0>(), asio::error::connection_reset) << sw.get<0>().message();
     EXPECT_EQ(cr.get<0>(), asio::error::connection_reset) << cr.get<0>().message();
     EXPECT_EQ(sr.get<0>(), asio::error::connection_reset) << sr.get<0>().message();
+    // "Is the session over?" holds for the connection's own error too, and the reason can be
+    // asked for without waiting.
+    for (auto const& ec : {cw.get<0>(), sw.get<0>(), cr.get<0>(), sr.get<0>()}) {
+        EXPECT_EQ(ec, smux::condition::session_terminated) << ec.message();
+        EXPECT_NE(ec, smux::condition::protocol_violation) << ec.message();
+    }
+    EXPECT_EQ(p.client.terminal_error(), std::optional(cw.get<0>()));
+    EXPECT_EQ(p.server.terminal_error(), std::optional(sw.get<0>()));
     EXPECT_TRUE(close_and_drain(ioc, p));
 }
 

@@ -195,10 +195,22 @@ TEST_P(tls, session_over_tls_over_loopback_tcp) {
     EXPECT_EQ(client_end.get<0>(), smux::error::session_closed) << client_end.get<0>().message();
     EXPECT_TRUE(server_end.get<0>()) << server_end.get<0>().message();
     EXPECT_NE(server_end.get<0>(), smux::error::session_closed);
+    // Whatever the TLS stream reported, it is a session's end to generic checks.
+    EXPECT_EQ(server_end.get<0>(), smux::condition::session_terminated)
+        << server_end.get<0>().message();
+    EXPECT_EQ(p.server.terminal_error(), std::optional(server_end.get<0>()));
     EXPECT_FALSE(p.server.is_open());
     EXPECT_FALSE(p.client.is_open());
 }
 
 INSTANTIATE_TEST_SUITE_P(versions, tls, ::testing::Values(1, 2), version_name);
+
+TEST(tls_errors, every_tls_error_matches_session_terminated) {
+    smux::error_code const truncated = asio::ssl::error::stream_truncated;
+    EXPECT_EQ(truncated, smux::condition::session_terminated) << truncated.message();
+    smux::error_code const openssl(1, asio::error::get_ssl_category());
+    EXPECT_EQ(openssl, smux::condition::session_terminated) << openssl.message();
+    EXPECT_NE(openssl, smux::condition::protocol_violation);
+}
 
 }  // namespace

@@ -116,6 +116,30 @@ TEST(errors, protocol_errors_share_a_condition) {
     EXPECT_NE(smux::error_code(error::stream_closed), condition::session_terminated);
 }
 
+TEST(errors, connection_errors_a_session_ends_with_match_session_terminated) {
+    using smux::condition;
+    for (auto e :
+         {std::errc::connection_reset, std::errc::connection_aborted, std::errc::broken_pipe,
+          std::errc::not_connected, std::errc::network_down, std::errc::network_reset,
+          std::errc::network_unreachable, std::errc::host_unreachable, std::errc::timed_out,
+          std::errc::connection_refused}) {
+        std::error_code const system(static_cast<int>(e), std::system_category());
+        EXPECT_EQ(system, condition::session_terminated) << system.message();
+        EXPECT_NE(system, condition::protocol_violation) << system.message();
+    }
+    // What does not end a session does not match: a stream's end of data, a cancellation, an
+    // operation's own timeout, a refused operation.
+    EXPECT_NE(std::make_error_code(std::errc::operation_canceled), condition::session_terminated);
+    EXPECT_NE(std::make_error_code(std::errc::resource_unavailable_try_again),
+              condition::session_terminated);
+    for (auto e : {smux::error::read_timeout, smux::error::write_timeout,
+                   smux::error::stream_closed, smux::error::broken_pipe,
+                   smux::error::operation_in_progress, smux::error::not_on_strand}) {
+        smux::error_code const ec = e;
+        EXPECT_NE(ec, condition::session_terminated) << ec.message();
+    }
+}
+
 TEST(errors, every_timeout_names_what_timed_out) {
     using smux::error;
     smux::error_code const read = error::read_timeout;

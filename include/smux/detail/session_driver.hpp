@@ -63,6 +63,8 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     /// Any thread.
     [[nodiscard]] session_stats stats() const noexcept;
     [[nodiscard]] bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+    /// Any thread: the terminal error once `is_open()` is false.
+    [[nodiscard]] std::optional<error_code> ended_with() const noexcept;
 
     // ---- session operations (strand)
     std::optional<stream> open_stream(error_code& ec);
@@ -181,6 +183,7 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
 
     std::atomic<std::uint64_t> serial_{0};
     std::atomic<bool> open_{true};
+    error_code ended_with_;  ///< written once, before open_ turns false
 
     counters_snapshot stats_;
 
