@@ -20,9 +20,11 @@ struct echo_write_gauge {
     int peak = 0;
 };
 
-/// Echoes `s` until the peer's FIN or an error, then closes it. Must run on the stream's
-/// executor (the session's strand: its non-blocking read checks). `gauge` may be null.
-asio::awaitable<void> echo_stream(smux::stream s, echo_write_gauge* gauge = nullptr);
+/** Echoes `s` until the peer's FIN or an error, then closes it. Driven by callbacks on the
+    session's strand: while the stream is idle, all it holds is a parked wait and a small
+    object (no coroutine frame, no buffer). `gauge` may be null; it must outlive the stream's
+    session. */
+void start_echo(smux::stream s, echo_write_gauge* gauge = nullptr);
 
 /// Accepts connections until the acceptor is closed; every connection becomes a server
 /// session whose streams are echoed until the peer's FIN, then closed. A failing session

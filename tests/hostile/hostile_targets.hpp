@@ -166,8 +166,7 @@ class lib_server {
                 co_return;
             }
             e.accepted.push_back(s.id());
-            auto const ex = s.get_executor();  // before the move: argument order is unspecified
-            tasks_.spawn(ex, smux_echo::echo_stream(std::move(s), &e.echo_writes));
+            smux_echo::start_echo(std::move(s), &e.echo_writes);
         }
     }
 

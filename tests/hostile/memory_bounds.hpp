@@ -32,11 +32,11 @@ inline std::int64_t session_memory_bound(server_options const& o, std::int64_t s
 }
 
 /** What the smux-echo tool itself may need per accepted stream, on top of the library's
-    (SECURITY.md, "Bounded memory": 2 KiB per stream for an application that waits without a
-    buffer): its idle streams hold no buffer, only the stream's coroutine frames (echo_stream's
-    and co_spawn's) and the parked wait. With the library's 700 B this keeps the 100,000-SYN
-    flood (65,536 streams) under the issue's 256 MiB of growth. */
-inline constexpr std::int64_t echo_stream_bytes = 2 * KiB;
+    (SECURITY.md, "Bounded memory": 512 B per idle stream): its streams are driven by
+    callbacks and hold, while idle, a small object and the handler of a parked wait; no
+    coroutine frame, no buffer. With the library's 700 B this bounds the 100,000-SYN flood
+    (65,536 streams) at 88 MiB of growth, under the issue's 256 MiB and its 100 MiB goal. */
+inline constexpr std::int64_t echo_stream_bytes = 512;
 
 // ---- /proc
 
