@@ -10,15 +10,23 @@ cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
-scripts/install-deps.sh
-scripts/check-sources.sh
+# Each stage reports how long it took, so a slow CI run shows where its time went.
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  echo "=== $name ===" >&2
+  "$@"
+  echo "=== $name: $((SECONDS - start)) s ===" >&2
+}
+
+stage install-deps scripts/install-deps.sh
+stage check-sources scripts/check-sources.sh
 
 run_preset() {
   local preset=$1
-  echo "=== $preset ===" >&2
   cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset"
-  ctest --preset "$preset"
+  stage "$preset build" cmake --build --preset "$preset"
+  stage "$preset tests" ctest --preset "$preset"
 }
 
 run_preset release
@@ -26,7 +34,7 @@ if [ "$quick" -eq 0 ]; then
   run_preset asan
   run_preset tsan
   run_preset clang
-  scripts/fuzz.sh "${SMUX_CI_FUZZ_SECONDS:-30}"
-  bench/compare.sh --smoke
+  stage fuzz scripts/fuzz.sh "${SMUX_CI_FUZZ_SECONDS:-30}"
+  stage "bench smoke" bench/compare.sh --smoke
 fi
-echo "all tests passed" >&2
+echo "all tests passed in $SECONDS s" >&2
