@@ -204,6 +204,68 @@ struct initiate_wait {
     }
 };
 
+/** async_receive: wait for readability, lend what is there on the strand, complete on the
+    handler's executor. Waiting again covers a read that took the bytes in between. */
+class receive_op {
+  public:
+    receive_op(std::shared_ptr<session_driver> s, std::shared_ptr<stream_ops> st,
+               std::size_t max_bytes) noexcept
+        : session_(std::move(s)), ops_(std::move(st)), max_bytes_(max_bytes) {}
+
+    template <class Self>
+    void operator()(Self& self) {
+        switch (step_) {
+            case step::start:
+                self.reset_cancellation_state(net::enable_total_cancellation());
+                if (!ops_ || max_bytes_ != 0) {
+                    wait(self);  // an empty or closed handle fails there
+                    return;
+                }
+                step_ = step::on_strand;  // nothing to wait for; still never completes inline
+                net::post(session_->strand(), std::move(self));
+                return;
+            case step::on_strand:
+                result_ = receive_access::receive_now(session_, *ops_, max_bytes_, ec_);
+                if (ec_ == net::error::would_block) {
+                    ec_ = {};
+                    wait(self);
+                    return;
+                }
+                step_ = step::done;
+                net::dispatch(self.get_executor(), std::move(self));
+                return;
+            case step::done:
+                self.complete(ec_, std::move(result_));
+                return;
+        }
+    }
+
+    template <class Self>
+    void operator()(Self& self, error_code ec) {  // the wait completed
+        if (ec) {
+            self.complete(ec, received_buffers{});
+            return;
+        }
+        step_ = step::on_strand;
+        net::dispatch(session_->strand(), std::move(self));
+    }
+
+  private:
+    enum class step : std::uint8_t { start, on_strand, done };
+
+    template <class Self>
+    void wait(Self& self) {
+        initiate_wait{}(std::move(self), session_, ops_, net::socket_base::wait_read);
+    }
+
+    std::shared_ptr<session_driver> session_;
+    std::shared_ptr<stream_ops> ops_;
+    std::size_t max_bytes_;
+    step step_ = step::start;
+    error_code ec_;
+    received_buffers result_;
+};
+
 }  // namespace smux::detail
 
 namespace asio {
@@ -263,12 +325,37 @@ std::size_t basic_stream<Executor>::read_some(MutableBufferSequence const& buffe
 }
 
 template <class Executor>
+received_buffers basic_stream<Executor>::receive(std::size_t max_bytes, error_code& ec) {
+    if (!ops_) {
+        ec = make_error_code(error::stream_closed);
+        return {};
+    }
+    return detail::receive_access::receive_now(session_, *ops_, max_bytes, ec);
+}
+
+template <class Executor>
+template <net::completion_token_for<void(error_code, received_buffers)> ReceiveToken>
+auto basic_stream<Executor>::async_receive(std::size_t max_bytes, ReceiveToken&& token) {
+    return net::async_compose<ReceiveToken, void(error_code, received_buffers)>(
+        detail::receive_op(session_, ops_, max_bytes), token);
+}
+
+template <class Executor>
 std::size_t basic_stream<Executor>::available(error_code& ec) const {
     if (!ops_) {
         ec = make_error_code(error::stream_closed);
         return 0;
     }
     return session_->available(*ops_, ec);
+}
+
+template <class Executor>
+stream_stats basic_stream<Executor>::stats(error_code& ec) const {
+    if (!ops_) {
+        ec = make_error_code(error::stream_closed);
+        return {};
+    }
+    return session_->stats_of(*ops_, ec);
 }
 
 template <class Executor>
