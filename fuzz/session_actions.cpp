@@ -149,8 +149,7 @@ void check_stream_stats(peer& p, stream_id id) {
     }
     smux::fuzz::check(st->buffered_bytes == p.engine.readable_bytes(id),
                       "stream stats disagree with readable_bytes");
-    smux::fuzz::check(st->bytes_received >= st->buffered_bytes,
-                      "more buffered than ever received");
+    smux::fuzz::check(st->bytes_received >= st->buffered_bytes, "more buffered than ever received");
 }
 
 /// A wait's view of the stream agrees with the bytes buffered, and a read of exactly that

@@ -101,8 +101,8 @@ namespace detail {
 
 /// Fills a `received_buffers` from the engine (basic_stream's receive and async_receive).
 struct receive_access {
-    static received_buffers receive_now(std::shared_ptr<session_driver> const& s,
-                                        stream_ops& st, std::size_t max_bytes, error_code& ec) {
+    static received_buffers receive_now(std::shared_ptr<session_driver> const& s, stream_ops& st,
+                                        std::size_t max_bytes, error_code& ec) {
         received_buffers out;
         auto const r = s->take_now(st, max_bytes, out.chunks_);
         ec = r.ec;

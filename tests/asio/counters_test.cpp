@@ -103,7 +103,8 @@ TEST_P(stream_stats_asio, a_stream_reports_its_counters_on_the_strand) {
     EXPECT_EQ(got.frames_received, sent.frames_sent);
 
     c.shutdown_send();
-    ASSERT_TRUE(run_until(ioc, [&] { return stats_now(ioc, s).state == smux::stream_state::read_closed; }));
+    ASSERT_TRUE(
+        run_until(ioc, [&] { return stats_now(ioc, s).state == smux::stream_state::read_closed; }));
     EXPECT_EQ(stats_now(ioc, c).state, smux::stream_state::write_closed);
 }
 

@@ -265,8 +265,8 @@ TEST_P(stream_receive, a_forwarder_moves_256_mib_without_copying_payload) {
     });
     tasks.spawn(client().get_executor(), [&]() -> asio::awaitable<void> {
         smux::stream back = co_await client().async_accept_stream(asio::use_awaitable);
-        auto [sent, got] = co_await (send_pattern(c, pattern(99), total) &&
-                                     receive_pattern(back, pattern(99)));
+        auto [sent, got] =
+            co_await (send_pattern(c, pattern(99), total) && receive_pattern(back, pattern(99)));
         expect_received(got, total, sent);
     });
     ASSERT_TRUE(tasks.wait(ioc, heavy_watchdog_limit));

@@ -23,7 +23,8 @@ struct received {
 
 /// Writes `total` bytes of `pat` in chunks of changing sizes, then half-closes; returns the
 /// checksum of what was written.
-inline asio::awaitable<std::uint64_t> send_pattern(smux::stream& s, pattern pat, std::uint64_t total) {
+inline asio::awaitable<std::uint64_t> send_pattern(smux::stream& s, pattern pat,
+                                                   std::uint64_t total) {
     static constexpr std::array<std::size_t, 7> sizes{1, 1500, 65535, 65536, 262144, 1048576, 3};
     bytes buf(1048576);
     std::uint64_t pos = 0;
@@ -44,7 +45,7 @@ inline asio::awaitable<std::uint64_t> send_pattern(smux::stream& s, pattern pat,
 
 /// Reads to the end, comparing every byte with `pat`.
 inline asio::awaitable<received> receive_pattern(smux::stream& s, pattern pat,
-                                          std::size_t buffer_size = 131072) {
+                                                 std::size_t buffer_size = 131072) {
     received r;
     bytes buf(buffer_size);
     bytes expect(buffer_size);

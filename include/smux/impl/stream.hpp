@@ -213,15 +213,16 @@ class receive_handler {
   public:
     receive_handler(Handler h, std::shared_ptr<session_driver> s, std::shared_ptr<stream_ops> st,
                     std::size_t max_bytes)
-        : handler(std::move(h)), session_(std::move(s)), ops_(std::move(st)),
+        : handler(std::move(h)),
+          session_(std::move(s)),
+          ops_(std::move(st)),
           max_bytes_(max_bytes) {}
 
     /// Starts waiting (an empty or closed handle fails there with stream_closed).
     static void wait(receive_handler&& self) {
         auto s = self.session_;
         auto st = self.ops_;
-        initiate_wait{}(std::move(self), std::move(s), std::move(st),
-                        net::socket_base::wait_read);
+        initiate_wait{}(std::move(self), std::move(s), std::move(st), net::socket_base::wait_read);
     }
 
     /// Lends what is there without waiting first (max_bytes 0), never inline.
