@@ -1,5 +1,6 @@
 // Two engines back to back, driven by a fuzz-chosen sequence of actions: open, write, read,
-// half-close, close, abort a write, move bytes with arbitrary split points, let time pass.
+// half-close, close, abort a write, move bytes with arbitrary split points, let time pass,
+// lend received bytes without a copy and give them back later, read a stream's counters.
 // Invariants: every stream delivers a prefix of what was sent on it, in order; no write
 // completes before its bytes were committed; memory stays within the config's bounds; only
 // well-formed frames cross.
@@ -31,6 +32,12 @@ struct pending_write {
     std::size_t accepted = 0;
 };
 
+/// Views lent by `take`, not yet released.
+struct lent_views {
+    stream_id id;
+    std::array<smux::core::rx_chunk, 4> chunks;
+};
+
 struct peer {
     peer(smux::core::role r, smux::config const& cfg, smux::core::time_point now)
         : engine(r, cfg, now), checker(cfg.version, r, cfg.max_frame_size) {}
@@ -39,6 +46,7 @@ struct peer {
     std::vector<stream_id> streams;
     std::map<stream_id, std::unique_ptr<pending_write>> writes;
     std::map<stream_id, direction> out;  // what this side sent per stream
+    std::vector<lent_views> lent;
 };
 
 void transfer(peer& from, peer& to, std::size_t step, std::vector<std::byte>& wire) {
@@ -77,16 +85,11 @@ void handle_events(peer& p, peer& other) {
     (void)other;
 }
 
-void read_some(peer& p, peer& other, stream_id id, std::size_t n) {
-    std::vector<std::byte> buf(n);
-    std::span<std::byte> dst(buf);
-    auto r = p.engine.read(id, std::span(&dst, 1));
-    if (r.state != smux::core::read_result::status::data) {
-        return;
-    }
+/// Bytes read from `id` arrived: they must extend what the other side sent, in order.
+void check_received(peer& p, peer& other, stream_id id, std::span<std::byte const> got) {
+    (void)p;
     auto& d = other.out[id];
-    d.received.insert(d.received.end(), buf.begin(),
-                      buf.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+    d.received.insert(d.received.end(), got.begin(), got.end());
     // What may have arrived: completed writes, then the write in progress (accepted part).
     std::vector<std::byte> expected = d.sent;
     if (auto it = other.writes.find(id); it != other.writes.end()) {
@@ -97,6 +100,56 @@ void read_some(peer& p, peer& other, stream_id id, std::size_t n) {
     smux::fuzz::check(d.received.size() <= expected.size(), "received more than sent");
     smux::fuzz::check(std::equal(d.received.begin(), d.received.end(), expected.begin()),
                       "received bytes differ from sent bytes");
+}
+
+void read_some(peer& p, peer& other, stream_id id, std::size_t n) {
+    std::vector<std::byte> buf(n);
+    std::span<std::byte> dst(buf);
+    auto r = p.engine.read(id, std::span(&dst, 1));
+    if (r.state != smux::core::read_result::status::data) {
+        return;
+    }
+    check_received(p, other, id, std::span(buf).first(r.bytes));
+}
+
+/// A zero-copy read: the views hold the next bytes of the stream; they stay lent (and counted)
+/// until a later action releases them.
+void take(peer& p, peer& other, stream_id id, std::size_t n) {
+    lent_views v{.id = id, .chunks = {}};
+    auto const before = p.engine.counters().buffered_bytes;
+    auto const r = p.engine.take(id, n, v.chunks);
+    if (r.read.state != smux::core::read_result::status::data || r.read.bytes == 0) {
+        return;
+    }
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < r.chunks; ++i) {
+        auto const& c = v.chunks[i];
+        check_received(p, other, id, std::span(c.buffer->data() + c.offset, c.length));
+        total += c.length;
+    }
+    smux::fuzz::check(total == r.read.bytes && total <= n, "take counts other bytes than lent");
+    smux::fuzz::check(p.engine.counters().buffered_bytes == before,
+                      "lent bytes left the receive budget");
+    p.lent.push_back(std::move(v));
+}
+
+void release_oldest(peer& p) {
+    if (p.lent.empty()) {
+        return;
+    }
+    p.engine.release(p.lent.front().id, p.lent.front().chunks);
+    p.lent.erase(p.lent.begin());
+}
+
+/// A stream's counters agree with what the engine says elsewhere.
+void check_stream_stats(peer& p, stream_id id) {
+    auto const st = p.engine.stream_stats(id);
+    if (!st) {
+        return;
+    }
+    smux::fuzz::check(st->buffered_bytes == p.engine.readable_bytes(id),
+                      "stream stats disagree with readable_bytes");
+    smux::fuzz::check(st->bytes_received >= st->buffered_bytes, "more buffered than ever received");
 }
 
 /// A wait's view of the stream agrees with the bytes buffered, and a read of exactly that
@@ -140,7 +193,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             }
             return p.streams[in.ConsumeIntegralInRange<std::size_t>(0, p.streams.size() - 1)];
         };
-        switch (in.ConsumeIntegralInRange<int>(0, 9)) {
+        switch (in.ConsumeIntegralInRange<int>(0, 12)) {
             case 0:
                 if (auto id = p.engine.open_stream(ec)) {
                     p.streams.push_back(*id);
@@ -201,6 +254,19 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
             case 9:
                 if (auto id = pick()) {
                     poll_then_read(p, other, *id);
+                }
+                break;
+            case 10:
+                if (auto id = pick()) {
+                    take(p, other, *id, in.ConsumeIntegralInRange<std::size_t>(1, 70'000));
+                }
+                break;
+            case 11:
+                release_oldest(p);
+                break;
+            case 12:
+                if (auto id = pick()) {
+                    check_stream_stats(p, *id);
                 }
                 break;
         }

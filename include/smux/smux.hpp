@@ -5,6 +5,7 @@
 #include "smux/config.hpp"
 #include "smux/counters.hpp"
 #include "smux/error.hpp"
+#include "smux/received_buffers.hpp"
 #include "smux/session.hpp"
 #include "smux/stream.hpp"
 #include "smux/version.hpp"

@@ -9,6 +9,7 @@
 #include "smux/detail/session_driver.hpp"
 #include "smux/detail/stream_ops.hpp"
 #include "smux/error.hpp"
+#include "smux/received_buffers.hpp"
 
 namespace smux {
 
@@ -166,9 +167,39 @@ class basic_stream {
     template <class MutableBufferSequence>
     std::size_t read_some(MutableBufferSequence const& buffers, error_code& ec);
 
+    /** Zero-copy non-blocking read: lends up to `max_bytes` of what is buffered now as views
+        into the session's receive blocks (`received_buffers`: at most
+        `received_buffers::max_views` pieces), never waiting. The bytes stay counted against
+        the session's receive budget, and the peer gets no v2 credit for them, until the
+        handle is released. Errors and thread safety as for `read_some`. */
+    [[nodiscard]] received_buffers receive(std::size_t max_bytes, error_code& ec);
+
+    /** Waits for received bytes and lends up to `max_bytes` of them without a copy: `async_wait`
+        then `receive`, so an idle stream holds no buffer either.
+
+        Completion signature: `void(error_code, received_buffers)`. Errors as for
+        `async_read_some` (`asio::error::eof` after the peer's FIN once every byte was
+        received, the session's terminal error, `operation_aborted`, `read_timeout`,
+        `operation_in_progress`, `stream_closed`). `max_bytes == 0` completes at once with
+        nothing.
+
+        @par Per-Operation Cancellation
+        As `async_wait`: terminal, partial, total. */
+    template <net::completion_token_for<void(error_code, received_buffers)> ReceiveToken =
+                  net::default_completion_token_t<executor_type>>
+    auto async_receive(std::size_t max_bytes,
+                       ReceiveToken&& token = net::default_completion_token_t<executor_type>());
+
     /** Bytes buffered and not yet read; `read_some` returns at most this many. Errors and
         thread safety as for `read_some` (no error with nothing buffered: 0). */
     [[nodiscard]] std::size_t available(error_code& ec) const;
+
+    /** This stream's counters, windows and state (`smux::stream_stats`), read from the
+        engine without copying anything else. `ec`: `smux::error::stream_closed` once the
+        stream was closed, `smux::error::not_on_strand` when called outside the session's
+        strand (thread safety as for `read_some`). After the session ended the stream reports
+        `stream_state::closed` with its final counters until it is closed. */
+    [[nodiscard]] stream_stats stats(error_code& ec) const;
 
     /** Half-close: sends FIN after the bytes already written; the peer reads them, then end
         of file. Reading goes on. Later writes fail with `smux::error::broken_pipe`. */

@@ -52,6 +52,7 @@ void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset
                                  static_cast<std::uint32_t>(n)});
     }
     s->rx_bytes += static_cast<std::uint32_t>(n);  // bounded by the session budget
+    s->bytes_in += n;
     memory_.buffered(n);
     if (cfg_.version == 2) {
         s->received_total += static_cast<std::uint32_t>(n);
@@ -122,6 +123,7 @@ void session_state::on_header(frame_header const& h) {
     }
     switch (h.cmd) {
         case command::nop:
+            ++counters_.keepalives_received;
             break;
         case command::syn:
             on_syn(h.sid);
@@ -130,11 +132,21 @@ void session_state::on_header(frame_header const& h) {
             on_fin(h.sid);
             break;
         case command::psh:
+            count_stream_frame(h.sid);
             parser_.expect_payload();
             break;
         case command::upd:
             parser_.expect_update();
             break;
+    }
+}
+
+// A PSH frame's payload may arrive in pieces: the frame counts once, at its header.
+void session_state::count_stream_frame(stream_id sid) noexcept {
+    if (stream_record* s = find_live(sid); s != nullptr) {
+        ++s->frames_in;
+    } else {
+        ++counters_.frames_ignored;
     }
 }
 
@@ -144,6 +156,7 @@ void session_state::on_syn(stream_id sid) {
         return;
     }
     if (streams_.contains(sid)) {
+        ++counters_.frames_ignored;
         return;  // duplicate SYN: ignored (Go)
     }
     if (streams_.size() >= static_cast<std::size_t>(cfg_.max_streams)) {
@@ -152,6 +165,7 @@ void session_state::on_syn(stream_id sid) {
         return;
     }
     stream_record& s = create_stream(sid);
+    s.frames_in = 1;
     s.in_backlog = true;
     backlog_.push_back(sid);
     ++counters_.streams_accepted;
@@ -164,8 +178,10 @@ void session_state::on_syn(stream_id sid) {
 void session_state::on_fin(stream_id sid) {
     stream_record* s = find_live(sid);
     if (s == nullptr || s->remote_fin) {
+        ++counters_.frames_ignored;
         return;  // unknown stream or duplicate FIN: ignored (Go)
     }
+    ++s->frames_in;
     s->remote_fin = true;
     if (s->want_readable) {
         s->want_readable = false;
@@ -176,8 +192,10 @@ void session_state::on_fin(stream_id sid) {
 void session_state::on_update(stream_id sid, window_update const& u) {
     stream_record* s = find_live(sid);
     if (s == nullptr) {
+        ++counters_.frames_ignored;
         return;  // unknown stream: ignored (Go)
     }
+    ++s->frames_in;
     s->peer_consumed = u.consumed;
     s->peer_window = u.window;
     // Nobody can have consumed bytes that were never handed to the transport. (Committed

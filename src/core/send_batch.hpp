@@ -2,6 +2,7 @@
 #define SMUX_SRC_CORE_SEND_BATCH_HPP
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <vector>
@@ -16,11 +17,21 @@ namespace smux::core::detail {
     where each frame ends, so that the bytes the transport takes can be matched to frames. */
 class send_batch {
   public:
+    /// What a frame is, for the bookkeeping done once the transport took it.
+    enum class frame_kind : std::uint8_t {
+        keepalive,    ///< NOP
+        refusal_fin,  ///< FIN answering a refused SYN (no stream record)
+        syn,
+        update,
+        fin,
+        write_data,  ///< a PSH frame of the stream's current write
+    };
+
     struct frame_record {
         stream_record* stream;  ///< null for frames of no stream (NOP, refusal FIN)
         std::size_t end;        ///< batch offset just past the frame
-        bool is_fin;
-        bool is_write_data;  ///< a PSH frame of the stream's current write
+        std::uint32_t payload;  ///< write_data: payload bytes
+        frame_kind kind;
     };
 
     explicit send_batch(std::size_t arena_bytes) : arena_(arena_bytes) {}
@@ -74,8 +85,8 @@ class send_batch {
         total_ += piece.size();
     }
     /// The frame whose bytes were just added ends here.
-    void end_frame(stream_record* s, bool is_fin, bool is_write_data) {
-        frames_.push_back({s, total_, is_fin, is_write_data});
+    void end_frame(stream_record* s, frame_kind kind, std::size_t payload = 0) {
+        frames_.push_back({s, total_, static_cast<std::uint32_t>(payload), kind});
     }
 
     /** The transport took `n` more bytes: advances the segments and calls `on_sent` with the

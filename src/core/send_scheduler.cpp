@@ -12,6 +12,7 @@
 namespace smux::core {
 
 using detail::stream_record;
+using frame_kind = detail::send_batch::frame_kind;
 
 namespace {
 
@@ -52,12 +53,12 @@ void session_state::put_control_frames() {
     if (nop_pending_) {
         nop_pending_ = false;
         batch_.put_header(header(command::nop, 0, 0));
-        batch_.end_frame(nullptr, false, false);
+        batch_.end_frame(nullptr, frame_kind::keepalive);
     }
     std::size_t refused = 0;
     while (refused < refusals_.size() && batch_.arena_room() >= arena_reserve + header_size) {
         batch_.put_header(header(command::fin, refusals_[refused++], 0));
-        batch_.end_frame(nullptr, true, false);
+        batch_.end_frame(nullptr, frame_kind::refusal_fin);
     }
     refusals_.erase(refusals_.begin(), refusals_.begin() + static_cast<std::ptrdiff_t>(refused));
     while (!ctrl_.empty() &&
@@ -67,7 +68,7 @@ void session_state::put_control_frames() {
             s.syn_pending = false;
             batch_.put_header(header(command::syn, s.id, 0));
             ++s.frames_in_flight;
-            batch_.end_frame(&s, false, false);
+            batch_.end_frame(&s, frame_kind::syn);
         }
         if (s.upd_pending && !s.closed) {
             s.upd_pending = false;
@@ -84,7 +85,7 @@ void session_state::put_update(stream_record& s) {
     }
     batch_.put_update({.consumed = s.upd_consumed, .window = window});
     ++s.frames_in_flight;
-    batch_.end_frame(&s, false, false);
+    batch_.end_frame(&s, frame_kind::update);
 }
 
 // One frame per stream per round: a PSH of the stream's write, or its FIN after the data.
@@ -99,7 +100,7 @@ void session_state::put_data_frames() {
             s.fin_framed = true;
             batch_.put_header(header(command::fin, s.id, 0));
             ++s.frames_in_flight;
-            batch_.end_frame(&s, true, false);
+            batch_.end_frame(&s, frame_kind::fin);
         }
         if (s.has_data_work()) {
             data_.push_back(s);
@@ -136,7 +137,7 @@ void session_state::put_psh(stream_record& s) {
     s.sent_framed += static_cast<std::uint32_t>(got);
     ++s.frames_in_flight;
     ++w.frames_in_flight;
-    batch_.end_frame(&s, false, true);
+    batch_.end_frame(&s, frame_kind::write_data, got);
 }
 
 void session_state::commit_send(std::size_t n) {
@@ -146,17 +147,24 @@ void session_state::commit_send(std::size_t n) {
     counters_.bytes_sent += n;
     batch_.commit(n, [this](detail::send_batch::frame_record const& f) {
         ++counters_.frames_sent;
+        if (f.kind == frame_kind::keepalive) {
+            ++counters_.keepalives_sent;
+        }
         if (f.stream == nullptr) {
             return;
         }
         stream_record& s = *f.stream;
         --s.frames_in_flight;
-        if (f.is_fin) {
+        ++s.frames_out;
+        if (f.kind == frame_kind::fin) {
             s.fin_sent = true;
         }
-        if (f.is_write_data && s.write != nullptr) {
-            --s.write->frames_in_flight;
-            finish_write_if_done(s);
+        if (f.kind == frame_kind::write_data) {
+            s.bytes_out += f.payload;
+            if (s.write != nullptr) {
+                --s.write->frames_in_flight;
+                finish_write_if_done(s);
+            }
         }
         maybe_forget(s);
     });

@@ -153,6 +153,18 @@ std::size_t session::readable_bytes(stream_id id) const noexcept {
     return s_->readable_bytes(id);
 }
 
+take_result session::take(stream_id id, std::size_t max_bytes, std::span<rx_chunk> out) {
+    return s_->take(id, max_bytes, out);
+}
+
+void session::release(stream_id id, std::span<rx_chunk> chunks) {
+    s_->release(id, chunks);
+}
+
+std::optional<stream_stats> session::stream_stats(stream_id id) const noexcept {
+    return s_->stream_stats(id);
+}
+
 write_result session::write(stream_id id, std::span<std::span<std::byte const> const> src) {
     return s_->write(id, src);
 }

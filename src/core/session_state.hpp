@@ -31,6 +31,7 @@ class session_state {
     [[nodiscard]] bool reading_paused() const noexcept;
     /// One handler per received command (PSH payload goes to `deliver`).
     void on_header(frame_header const& h);
+    void count_stream_frame(stream_id sid) noexcept;
     void on_syn(stream_id sid);
     void on_fin(stream_id sid);
     void on_update(stream_id sid, window_update const& u);
@@ -52,7 +53,10 @@ class session_state {
     std::optional<stream_id> accept_stream(error_code& ec);
     read_result read(stream_id id, std::span<std::span<std::byte> const> out);
     read_result poll_read(stream_id id);
+    take_result take(stream_id id, std::size_t max_bytes, std::span<rx_chunk> out);
+    void release(stream_id id, std::span<rx_chunk> chunks);
     std::size_t readable_bytes(stream_id id) const noexcept;
+    std::optional<smux::stream_stats> stream_stats(stream_id id) const noexcept;
     write_result write(stream_id id, std::span<std::span<std::byte const> const> src);
     void abort_write(stream_id id);
     error_code close_write(stream_id id);
@@ -108,7 +112,12 @@ class session_state {
     void fail(error c) { close(make_error_code(c)); }
     void deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n);
     void drop_received(detail::stream_record& s) noexcept;
+    /// The application took `n` bytes out of `s`: budget and credit (a read).
     void consumed(detail::stream_record& s, std::size_t n);
+    /// The credit part (v2): the peer may send `n` more bytes on `s`, by Go's update rule.
+    void credit(detail::stream_record& s, std::size_t n);
+    /// Drops the stream's receive queue once it is all read (idle streams hold none).
+    static void trim_receive_queue(detail::stream_record& s) noexcept;
     /// A read's outcome without copying (would_block asks for a `readable` event).
     read_result readiness(detail::stream_record& s);
     void finish_write_if_done(detail::stream_record& s);

@@ -53,6 +53,7 @@ struct stream_record {
     std::uint32_t peer_window = initial_peer_window;
 
     std::uint16_t frames_in_flight = 0;  ///< all frames of this stream in the batch
+
     // ---- state
     bool syn_pending : 1 = false;
     bool upd_pending : 1 = false;
@@ -64,6 +65,12 @@ struct stream_record {
     bool in_backlog : 1 = false;
     bool want_readable : 1 = false;
     bool want_writable : 1 = false;
+
+    // ---- metrics (smux::stream_stats); after the flags, where they add no padding
+    std::uint64_t bytes_in = 0;   ///< payload received
+    std::uint64_t bytes_out = 0;  ///< payload handed to the transport
+    std::uint64_t frames_in = 0;
+    std::uint64_t frames_out = 0;
 
     std::unique_ptr<write_cursor> write;  ///< the write in progress, if any
     list_hook<stream_record> ctrl_hook;   ///< waiting for a control frame (SYN, UPD)

@@ -80,7 +80,11 @@ std::optional<stream_id> session_state::accept_stream(error_code& ec) {
 void session_state::consumed(stream_record& s, std::size_t n) {
     s.rx_bytes -= static_cast<std::uint32_t>(n);
     memory_.released(n);
-    if (cfg_.version < 2 || !alive_) {
+    credit(s, n);
+}
+
+void session_state::credit(stream_record& s, std::size_t n) {
+    if (cfg_.version < 2 || !alive_ || n == 0) {
         return;
     }
     // Go's rule (stream.go tryReadv2): announce at half the window, and on the first read.
@@ -125,12 +129,7 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
             }
         }
     }
-    if (s.rx_head == s.rx.size()) {
-        // An idle stream keeps no receive memory (the next message allocates again).
-        s.rx.clear();
-        s.rx.shrink_to_fit();
-        s.rx_head = 0;
-    }
+    trim_receive_queue(s);
     if (copied > 0) {
         consumed(s, copied);
         return {.bytes = copied, .state = read_result::status::data};
@@ -139,6 +138,67 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
         return {.state = read_result::status::data};
     }
     return readiness(s);
+}
+
+void session_state::trim_receive_queue(stream_record& s) noexcept {
+    if (s.rx_head == s.rx.size()) {
+        // An idle stream keeps no receive memory (the next message allocates again).
+        s.rx.clear();
+        s.rx.shrink_to_fit();
+        s.rx_head = 0;
+    }
+}
+
+take_result session_state::take(stream_id id, std::size_t max_bytes, std::span<rx_chunk> out) {
+    auto it = streams_.find(id);
+    if (it == streams_.end() || it->second.closed) {
+        return {.read = {.state = read_result::status::failed,
+                         .ec = make_error_code(error::stream_closed)}};
+    }
+    stream_record& s = it->second;
+    std::size_t taken = 0;
+    std::size_t chunks = 0;
+    while (chunks < out.size() && taken < max_bytes && s.rx_head < s.rx.size()) {
+        rx_chunk& c = s.rx[s.rx_head];
+        std::size_t const n = std::min<std::size_t>(max_bytes - taken, c.length);
+        if (n == c.length) {
+            out[chunks++] = std::move(c);  // its pin goes with it
+            ++s.rx_head;
+        } else {
+            // The caller's view and the rest share the block: each holds a pin.
+            out[chunks++] = rx_chunk{c.buffer, c.offset, static_cast<std::uint32_t>(n)};
+            memory_.pin(*c.buffer);
+            c.offset += static_cast<std::uint32_t>(n);
+            c.length -= static_cast<std::uint32_t>(n);
+        }
+        taken += n;
+    }
+    trim_receive_queue(s);
+    if (taken > 0) {
+        // Out of the stream, not out of the budget: `release` gives budget and credit back.
+        s.rx_bytes -= static_cast<std::uint32_t>(taken);
+        return {.read = {.bytes = taken, .state = read_result::status::data}, .chunks = chunks};
+    }
+    if (s.rx_bytes > 0) {  // `out` or `max_bytes` was empty
+        return {.read = {.state = read_result::status::data}};
+    }
+    return {.read = readiness(s)};
+}
+
+void session_state::release(stream_id id, std::span<rx_chunk> chunks) {
+    std::size_t n = 0;
+    for (rx_chunk& c : chunks) {
+        if (!c.buffer) {
+            continue;
+        }
+        n += c.length;
+        memory_.unpin(*c.buffer);
+        c = {};
+    }
+    memory_.released(n);
+    if (stream_record* s = find_live(id); s != nullptr) {
+        credit(*s, n);
+    }
 }
 
 read_result session_state::poll_read(stream_id id) {
@@ -168,6 +228,38 @@ std::size_t session_state::readable_bytes(stream_id id) const noexcept {
     return it == streams_.end() ? 0 : it->second.rx_bytes;
 }
 
+namespace {
+
+smux::stream_state state_of(stream_record const& s, bool session_alive) noexcept {
+    bool const writes_ended = s.fin_requested || !session_alive;
+    bool const reads_ended = s.remote_fin || !session_alive;
+    if (writes_ended) {
+        return reads_ended ? smux::stream_state::closed : smux::stream_state::write_closed;
+    }
+    return reads_ended ? smux::stream_state::read_closed : smux::stream_state::open;
+}
+
+}  // namespace
+
+std::optional<smux::stream_stats> session_state::stream_stats(stream_id id) const noexcept {
+    auto it = streams_.find(id);
+    if (it == streams_.end() || it->second.closed) {
+        return std::nullopt;
+    }
+    stream_record const& s = it->second;
+    bool const v2 = cfg_.version >= 2;
+    return smux::stream_stats{
+        .bytes_received = s.bytes_in,
+        .bytes_sent = s.bytes_out,
+        .frames_received = s.frames_in,
+        .frames_sent = s.frames_out,
+        .buffered_bytes = s.rx_bytes,
+        .send_window = v2 ? static_cast<std::uint32_t>(std::max(send_allowance(s), 0)) : 0U,
+        .receive_window = v2 ? s.window : 0U,
+        .state = state_of(s, alive_),
+    };
+}
+
 write_result session_state::write(stream_id id, std::span<std::span<std::byte const> const> src) {
     if (!alive_) {
         return {.ec = terminal_};
@@ -192,6 +284,7 @@ write_result session_state::write(stream_id id, std::span<std::span<std::byte co
     std::int32_t const allowed = send_allowance(*s);
     if (allowed <= 0) {
         s->want_writable = true;
+        ++counters_.window_stalls;
         return {};
     }
     std::size_t const accepted = std::min(total, static_cast<std::size_t>(allowed));

@@ -41,9 +41,11 @@ session_driver::session_driver(core::role r, config const& cfg, net::any_io_exec
       cfg_(cfg),
       engine_(r, cfg, core::clock::now()),
       timer_(strand_),
+      last_frame_at_(core::clock::now()),
       registry_(net::use_service<session_service>(net::query(io_ex, net::execution::context))
                     .registry()) {
     registry_->add(*this);
+    publish_stats();
 }
 
 session_driver::~session_driver() {
@@ -91,11 +93,27 @@ std::vector<stream_ops*> session_driver::live_streams() const {
 }
 
 session_stats session_driver::stats() const noexcept {
-    return stats_.load();
+    session_stats c = stats_.load();
+    // Published as the arrival time; turned into an age here, where the reader's clock is.
+    auto const now = core::clock::now().time_since_epoch();
+    auto const at = std::chrono::nanoseconds(c.since_last_frame_ns);
+    c.since_last_frame_ns = static_cast<std::uint64_t>(
+        std::max(std::chrono::nanoseconds(0),
+                 std::chrono::duration_cast<std::chrono::nanoseconds>(now) - at)
+            .count());
+    return c;
 }
 
 void session_driver::publish_stats() noexcept {
-    stats_.publish(engine_.counters());
+    session_counters c = engine_.counters();
+    if (c.frames_received != frames_seen_) {
+        frames_seen_ = c.frames_received;
+        last_frame_at_ = core::clock::now();  // when this step saw them: close enough
+    }
+    c.since_last_frame_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(last_frame_at_.time_since_epoch())
+            .count());
+    stats_.publish(c);
 }
 
 // ---- receive path

@@ -51,6 +51,39 @@ session_driver::read_outcome session_driver::read_now(
     return r;
 }
 
+session_driver::read_outcome session_driver::take_now(stream_ops& st, std::size_t max_bytes,
+                                                      std::span<core::rx_chunk> out) {
+    if (!strand_.running_in_this_thread()) {
+        return {.ec = make_error_code(error::not_on_strand)};
+    }
+    if (st.closed) {
+        return {.ec = make_error_code(error::stream_closed)};
+    }
+    if (st.read_op) {
+        return {.ec = make_error_code(error::operation_in_progress)};
+    }
+    if (max_bytes == 0) {
+        return {};  // as a read into no buffer
+    }
+    auto const r = engine_.take(st.id, max_bytes, out);
+    switch (r.read.state) {
+        case core::read_result::status::data:
+            return {.bytes = r.read.bytes};  // the budget stays taken: nothing to settle
+        case core::read_result::status::end_of_stream:
+            return {.ec = net::error::eof};
+        case core::read_result::status::failed:
+            return {.ec = r.read.ec};
+        case core::read_result::status::would_block:
+            break;
+    }
+    return {.would_block = true, .ec = net::error::would_block};
+}
+
+void session_driver::release_lent(core::stream_id id, std::span<core::rx_chunk> chunks) {
+    engine_.release(id, chunks);
+    settle();  // budget came back: reading may resume and a window update be due
+}
+
 std::size_t session_driver::available(stream_ops const& st, error_code& ec) const {
     ec = {};
     if (!strand_.running_in_this_thread()) {
@@ -62,6 +95,20 @@ std::size_t session_driver::available(stream_ops const& st, error_code& ec) cons
         return 0;
     }
     return engine_.readable_bytes(st.id);
+}
+
+stream_stats session_driver::stats_of(stream_ops const& st, error_code& ec) const {
+    ec = {};
+    if (!strand_.running_in_this_thread()) {
+        ec = make_error_code(error::not_on_strand);
+        return {};
+    }
+    auto stats = st.closed ? std::nullopt : engine_.stream_stats(st.id);
+    if (!stats) {
+        ec = make_error_code(error::stream_closed);
+        return {};
+    }
+    return *stats;
 }
 
 void session_driver::complete_read_if_ready(stream_ops& st) {

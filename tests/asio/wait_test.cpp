@@ -5,8 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <asio/dispatch.hpp>
-
 #include "support/asio_harness.hpp"
 
 namespace {
@@ -16,17 +14,6 @@ using namespace smux_test;
 using wait_result = capture<smux::error_code>;
 using io_result = capture<smux::error_code, std::size_t>;
 constexpr auto wait_read = smux::stream::wait_read;
-
-/// Runs `fn` on the stream's strand (where the synchronous calls are allowed) and waits for it.
-template <class Fn>
-void on_strand(asio::io_context& ioc, smux::stream& st, Fn&& fn) {
-    bool ran = false;
-    asio::dispatch(st.get_executor(), [&] {
-        fn();
-        ran = true;
-    });
-    ASSERT_TRUE(run_until(ioc, [&] { return ran; }));
-}
 
 /// The non-blocking read on the strand: the error and the bytes it took.
 std::pair<smux::error_code, std::string> read_now(asio::io_context& ioc, smux::stream& st,

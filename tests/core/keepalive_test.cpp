@@ -46,6 +46,8 @@ TEST_P(keepalive, nop_every_interval_with_the_session_version) {
     }
     EXPECT_TRUE(s.is_alive());
     EXPECT_EQ(s.counters().frames_sent, 20U);
+    EXPECT_EQ(s.counters().keepalives_sent, 20U);
+    EXPECT_EQ(s.counters().keepalives_received, 20U);
 }
 
 TEST_P(keepalive, silent_peer_times_out_at_the_first_timeout_tick) {

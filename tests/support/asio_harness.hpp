@@ -10,6 +10,7 @@
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -50,6 +51,13 @@ using namespace smux_wire;  // bytes (std::byte), hex and text conversions, raw 
 inline constexpr clock::duration watchdog_limit = 20s;
 /// Tests that move tens of MiB through sanitizer builds get longer.
 inline constexpr clock::duration heavy_watchdog_limit = 120s;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/// Sanitized builds run many times slower: the biggest transfers shrink there.
+inline constexpr bool sanitized_build = true;
+#else
+inline constexpr bool sanitized_build = false;
+#endif
 
 inline constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
@@ -381,6 +389,17 @@ class stream_pair_test : public Base {
     smux::stream c;
     smux::stream s;
 };
+
+/// Runs `fn` on the stream's strand (where the synchronous calls are allowed) and waits for it.
+template <class Fn>
+void on_strand(asio::io_context& ioc, smux::stream& st, Fn&& fn) {
+    bool ran = false;
+    asio::dispatch(st.get_executor(), [&] {
+        fn();
+        ran = true;
+    });
+    ASSERT_TRUE(run_until(ioc, [&] { return ran; }));
+}
 
 /// Waits until everything posted to the session's strand before this call has run.
 inline asio::awaitable<void> strand_barrier(asio::any_io_executor const& strand) {

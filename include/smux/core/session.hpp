@@ -62,6 +62,12 @@ struct read_result {
     error_code ec;
 };
 
+/// Outcome of `session::take`: a read whose bytes stay in the receive blocks.
+struct take_result {
+    read_result read;        ///< as for `read`: `data` with the bytes taken, or why none were
+    std::size_t chunks = 0;  ///< views filled at the front of `out`
+};
+
 /// Outcome of `session::write`.
 struct write_result {
     std::size_t accepted = 0;  ///< bytes registered; 0 with no `ec`: wait for `writable`
@@ -70,6 +76,7 @@ struct write_result {
 
 /// The engine's counters: the one counters type of the library (smux/counters.hpp).
 using smux::session_counters;
+using smux::stream_stats;
 
 class session_state;
 struct session_access;
@@ -147,6 +154,19 @@ class session {
         after the session's end, buffered bytes come first, then the terminal error. */
     read_result read(stream_id id, std::span<std::span<std::byte> const> out);
 
+    /** Zero-copy read: moves up to `max_bytes` of `id`'s buffered payload into `out` as
+        views of the receive blocks (at most `out.size()` of them), oldest first. The bytes
+        leave the stream, but they stay counted in the session's receive budget and pinned
+        memory, and (v2) the peer gets no credit for them, until `release` hands them back:
+        what a peer can make this side hold stays bounded while the caller keeps them.
+        Outcomes as for `read`. */
+    take_result take(stream_id id, std::size_t max_bytes, std::span<rx_chunk> out);
+
+    /** Gives back views that `take` handed out for `id` (all or some of them, in any order):
+        the budget and pins are released and the stream, if still open, gets its receive
+        credit (v2: a window update by Go's rule). The views are reset. */
+    void release(stream_id id, std::span<rx_chunk> chunks);
+
     /** What a read of `id` would return now, without taking anything: `data` with `bytes`
         buffered (not 0), `end_of_stream`, `failed`, or `would_block` (a `readable` event then
         follows, as after a read that found nothing). */
@@ -154,6 +174,10 @@ class session {
 
     /// Bytes buffered for `id` and not yet read.
     [[nodiscard]] std::size_t readable_bytes(stream_id id) const noexcept;
+
+    /// The counters and state of `id`; empty once the application closed it (or for an id
+    /// this session never had).
+    [[nodiscard]] std::optional<smux::stream_stats> stream_stats(stream_id id) const noexcept;
 
     /** Registers caller-owned bytes to send on `id`, without copying. `src` (the span array
         and the bytes) must stay valid until the `write_done` event of this stream. Only one

@@ -89,8 +89,15 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     read_outcome try_read(stream_ops& st, std::span<std::span<std::byte> const> buffers);
     /// Any thread: the stream's non-blocking read (fails off the strand).
     read_outcome read_now(stream_ops& st, std::span<std::span<std::byte> const> buffers);
+    /// Any thread: the zero-copy read (fails off the strand): views of up to `max_bytes`
+    /// into `out`, lent until `release_lent`.
+    read_outcome take_now(stream_ops& st, std::size_t max_bytes, std::span<core::rx_chunk> out);
+    /// Strand: lent views come back (budget and credit).
+    void release_lent(core::stream_id id, std::span<core::rx_chunk> chunks);
     /// Any thread: bytes buffered for `st` (fails off the strand).
     std::size_t available(stream_ops const& st, error_code& ec) const;
+    /// Any thread: the counters and state of `st` (fails off the strand).
+    stream_stats stats_of(stream_ops const& st, error_code& ec) const;
     /// A write op was just parked in `st`: starts its timeout, if any, and registers its
     /// buffers with the engine (the op completes at once on an error).
     void begin_write(stream_ops& st);
@@ -186,6 +193,9 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     error_code ended_with_;  ///< written once, before open_ turns false
 
     counters_snapshot stats_;
+    /// When the newest frame arrived (stats' since_last_frame_ns), and the frame count then.
+    core::time_point last_frame_at_;
+    std::uint64_t frames_seen_ = 0;
 
     bool settling_ = false;
 

@@ -204,6 +204,78 @@ struct initiate_wait {
     }
 };
 
+/** async_receive's handler: a wait for readability (`initiate_wait`), then, on the strand,
+    the lent bytes; a read that took them in between makes it wait again. Its associated
+    executor, allocator and cancellation slot are the user handler's, so the wait parks and
+    completes as any operation of the stream does. */
+template <class Handler>
+class receive_handler {
+  public:
+    receive_handler(Handler h, std::shared_ptr<session_driver> s, std::shared_ptr<stream_ops> st,
+                    std::size_t max_bytes)
+        : handler(std::move(h)),
+          session_(std::move(s)),
+          ops_(std::move(st)),
+          max_bytes_(max_bytes) {}
+
+    /// Starts waiting (an empty or closed handle fails there with stream_closed).
+    static void wait(receive_handler&& self) {
+        auto s = self.session_;
+        auto st = self.ops_;
+        initiate_wait{}(std::move(self), std::move(s), std::move(st), net::socket_base::wait_read);
+    }
+
+    /// Lends what is there without waiting first (max_bytes 0), never inline.
+    static void post_take(receive_handler&& self) {
+        auto const& strand = self.session_->strand();
+        net::post(strand, [self = std::move(self)]() mutable { self.take(); });
+    }
+
+    void operator()(error_code ec) {  // the wait completed
+        if (ec) {
+            std::move(handler)(ec, received_buffers{});
+            return;
+        }
+        auto const& strand = session_->strand();
+        net::dispatch(strand, [self = std::move(*this)]() mutable { self.take(); });
+    }
+
+    Handler handler;
+
+  private:
+    void take() {  // on the strand
+        error_code ec;
+        received_buffers out = receive_access::receive_now(session_, *ops_, max_bytes_, ec);
+        if (ec == net::error::would_block) {
+            wait(std::move(*this));
+            return;
+        }
+        auto ex = net::get_associated_executor(handler, session_->executor());
+        net::dispatch(ex, [h = std::move(handler), ec, out = std::move(out)]() mutable {
+            std::move(h)(ec, std::move(out));
+        });
+    }
+
+    std::shared_ptr<session_driver> session_;
+    std::shared_ptr<stream_ops> ops_;
+    std::size_t max_bytes_;
+};
+
+struct initiate_receive {
+    template <class Handler>
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s,
+                    std::shared_ptr<stream_ops> st, std::size_t max_bytes) const {
+        bool const lend_at_once = s && st && max_bytes == 0;
+        receive_handler<std::decay_t<Handler>> h(std::forward<Handler>(handler), std::move(s),
+                                                 std::move(st), max_bytes);
+        if (lend_at_once) {
+            decltype(h)::post_take(std::move(h));
+        } else {
+            decltype(h)::wait(std::move(h));
+        }
+    }
+};
+
 }  // namespace smux::detail
 
 namespace asio {
@@ -213,6 +285,16 @@ struct associator<Associator, smux::detail::without_count<Handler>, DefaultCandi
     : Associator<Handler, DefaultCandidate> {
     static typename Associator<Handler, DefaultCandidate>::type get(
         smux::detail::without_count<Handler> const& h,
+        DefaultCandidate const& c = DefaultCandidate()) noexcept {
+        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+    }
+};
+
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct associator<Associator, smux::detail::receive_handler<Handler>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
+    static typename Associator<Handler, DefaultCandidate>::type get(
+        smux::detail::receive_handler<Handler> const& h,
         DefaultCandidate const& c = DefaultCandidate()) noexcept {
         return Associator<Handler, DefaultCandidate>::get(h.handler, c);
     }
@@ -263,12 +345,37 @@ std::size_t basic_stream<Executor>::read_some(MutableBufferSequence const& buffe
 }
 
 template <class Executor>
+received_buffers basic_stream<Executor>::receive(std::size_t max_bytes, error_code& ec) {
+    if (!ops_) {
+        ec = make_error_code(error::stream_closed);
+        return {};
+    }
+    return detail::receive_access::receive_now(session_, *ops_, max_bytes, ec);
+}
+
+template <class Executor>
+template <net::completion_token_for<void(error_code, received_buffers)> ReceiveToken>
+auto basic_stream<Executor>::async_receive(std::size_t max_bytes, ReceiveToken&& token) {
+    return net::async_initiate<ReceiveToken, void(error_code, received_buffers)>(
+        detail::initiate_receive{}, token, session_, ops_, max_bytes);
+}
+
+template <class Executor>
 std::size_t basic_stream<Executor>::available(error_code& ec) const {
     if (!ops_) {
         ec = make_error_code(error::stream_closed);
         return 0;
     }
     return session_->available(*ops_, ec);
+}
+
+template <class Executor>
+stream_stats basic_stream<Executor>::stats(error_code& ec) const {
+    if (!ops_) {
+        ec = make_error_code(error::stream_closed);
+        return {};
+    }
+    return session_->stats_of(*ops_, ec);
 }
 
 template <class Executor>
