@@ -294,7 +294,7 @@ TEST_P(tls_end, an_abortive_close_ends_the_connection_at_once) {
 }
 
 INSTANTIATE_TEST_SUITE_P(both_roles, tls_end, ::testing::Bool(),
-                         [](auto const& info) { return info.param ? "client" : "server"; });
+                         [](auto const& param_info) { return param_info.param ? "client" : "server"; });
 
 INSTANTIATE_TEST_SUITE_P(versions, tls, ::testing::Values(1, 2), version_name);
 
