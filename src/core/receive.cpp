@@ -118,7 +118,13 @@ void session_state::on_header(frame_header const& h) {
     ++counters_.frames_received;
     keepalive_.frame_seen();
     if (auto ec = validate_header(h, cfg_.version)) {
+        bool const peer_speaks_another_version =
+            ec == error::invalid_version && counters_.frames_received == 1;
+        bool const nothing_being_written = !batch_.unsent();
         close(ec);
+        if (peer_speaks_another_version && nothing_being_written) {
+            say_version();
+        }
         return;
     }
     switch (h.cmd) {

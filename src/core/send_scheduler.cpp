@@ -77,6 +77,15 @@ void session_state::put_control_frames() {
     }
 }
 
+// After a version mismatch on the peer's first frame: one NOP of our version is the last
+// frame, so that a peer of the other version fails with its own invalid_version instead of
+// seeing only the connection close. The batch is empty: nothing of it is being written.
+void session_state::say_version() {
+    batch_.clear();
+    batch_.put_header(header(command::nop, 0, 0));
+    batch_.end_frame(nullptr, frame_kind::keepalive);
+}
+
 void session_state::put_update(stream_record& s) {
     batch_.put_header(header(command::upd, s.id, update_payload_size));
     auto const window = s.window;

@@ -43,6 +43,7 @@ class session_state {
     /// The steps of prepare_send.
     void put_control_frames();
     void put_update(detail::stream_record& s);
+    void say_version();
     void put_data_frames();
     void put_psh(detail::stream_record& s);
     [[nodiscard]] frame_header header(command cmd, stream_id sid,

@@ -6,6 +6,14 @@
 
 namespace smux::detail {
 
+namespace {
+
+/// The longest a transport's end may take: the farewell frame's write, or a closing
+/// handshake that waits for the peer (TLS close_notify).
+constexpr auto transport_end_limit = std::chrono::seconds(2);
+
+}  // namespace
+
 void session_driver::arm_timer() {
     std::optional<core::time_point> next = engine_.next_timer();
     auto earliest = [&next](core::time_point t) {
@@ -34,12 +42,23 @@ void session_driver::arm_timer() {
         }));
 }
 
+void session_driver::arm_end_deadline() {
+    timer_expiry_ = core::clock::now() + transport_end_limit;
+    timer_waiting_ = true;
+    timer_.expires_at(timer_expiry_);
+    timer_.async_wait(net::bind_executor(
+        strand_, [self = shared_from_this(), generation = ++timer_generation_](error_code) {
+            self->on_timer(generation);
+        }));
+}
+
 void session_driver::on_timer(std::uint64_t generation) {
     if (generation != timer_generation_) {
         return;  // replaced by an earlier deadline
     }
     timer_waiting_ = false;
     if (!engine_.is_alive()) {
+        close_transport_now();  // the transport's end took too long
         return;
     }
     auto const now = core::clock::now();

@@ -146,6 +146,10 @@ void session_driver::start_read() {
 void session_driver::on_read_done(error_code ec, std::size_t n) {
     reading_ = false;
     if (!engine_.is_alive()) {
+        if (ending_ == ending::graceful_after_read) {
+            ending_ = ending::graceful;
+            transport_end_gracefully();
+        }
         settle();  // the session ended while the read was pending
         return;
     }
@@ -170,7 +174,7 @@ void session_driver::on_read_done(error_code ec, std::size_t n) {
 // ---- send path
 
 void session_driver::flush() {
-    if (writing_ || write_error_ || !engine_.want_write()) {
+    if (writing_ || write_error_ || ending_ == ending::closed || !engine_.want_write()) {
         return;
     }
     auto segments = engine_.prepare_send();
@@ -188,6 +192,10 @@ void session_driver::flush() {
 void session_driver::on_write_done(error_code ec, std::size_t n) {
     writing_ = false;
     if (!engine_.is_alive()) {
+        engine_.commit_send(n);  // only a farewell frame can be in it
+        if (ending_ == ending::after_farewell && (ec || !engine_.want_write())) {
+            close_transport_now();
+        }
         // The borrowed payloads of this write are free now: finish what waited for it.
         fail_deferred_writes();
         settle();
@@ -250,8 +258,8 @@ void session_driver::deliver_events() {
 void session_driver::handle_closed(error_code ec) {
     ended_with_ = ec;  // published by the release store below
     open_.store(false, std::memory_order_release);
-    transport_close();
     timer_.cancel();
+    end_transport(ec);
     // Reads get their buffered data first, then the terminal error.
     for (stream_ops* st : live_streams()) {
         complete_read_if_ready(*st);
@@ -273,6 +281,36 @@ void session_driver::handle_closed(error_code ec) {
         op.second.complete(ec);
     }
     // Pending shutdowns complete in settle's next step.
+}
+
+void session_driver::end_transport(error_code ec) {
+    if (engine_.want_write() && !write_error_) {
+        ending_ = ending::after_farewell;  // flush writes it; its completion closes
+        arm_end_deadline();
+        return;
+    }
+    bool const graceful = shutting_down_ && ec == error::session_closed && !write_error_;
+    if (graceful && transport_can_end_gracefully()) {
+        arm_end_deadline();
+        if (reading_) {
+            ending_ = ending::graceful_after_read;  // one operation of each kind at a time
+            transport_cancel_read();
+            return;
+        }
+        ending_ = ending::graceful;
+        transport_end_gracefully();
+        return;
+    }
+    close_transport_now();
+}
+
+void session_driver::close_transport_now() noexcept {
+    if (ending_ == ending::closed) {
+        return;
+    }
+    ending_ = ending::closed;
+    transport_close();
+    timer_.cancel();
 }
 
 void session_driver::fail_writes_after_transport_error() {
@@ -343,6 +381,8 @@ std::optional<error_code> session_driver::ended_with() const noexcept {
 void session_driver::close(error_code ec) {
     if (engine_.is_alive()) {
         engine_.close(ec);
+    } else if (ending_ != ending::open) {
+        close_transport_now();  // no more waiting for a farewell or a closing handshake
     }
     settle();
 }

@@ -182,3 +182,32 @@ TEST(protocol, version_2_reader_sends_the_window_update_of_the_go_reference) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace smux_test;
+
+class version_mismatch : public ::testing::TestWithParam<int> {};
+
+// A session whose peer's first frame has another version answers with one frame of its own
+// version before closing: the peer then fails with invalid_version too, not with a bare
+// "connection closed by the peer".
+TEST_P(version_mismatch, both_sides_end_with_invalid_version) {
+    int const client_version = GetParam();
+    asio::io_context ioc;
+    auto p = make_local_pair(ioc, quiet_config(client_version), quiet_config(3 - client_version));
+    capture<smux::error_code> client_end;
+    capture<smux::error_code> server_end;
+    p.client.async_wait_closed(client_end.handler());
+    p.server.async_wait_closed(server_end.handler());
+    capture<smux::error_code, smux::stream> opened;
+    p.client.async_open_stream(opened.handler());  // its SYN is the first frame either sees
+    ASSERT_TRUE(run_until(ioc, [&] { return client_end.done && server_end.done; }));
+    EXPECT_EQ(server_end.get<0>(), smux::error::invalid_version) << server_end.get<0>().message();
+    EXPECT_EQ(client_end.get<0>(), smux::error::invalid_version) << client_end.get<0>().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(client_versions, version_mismatch, ::testing::Values(1, 2),
+                         version_name);
+
+}  // namespace

@@ -203,6 +203,99 @@ TEST_P(tls, session_over_tls_over_loopback_tcp) {
     EXPECT_FALSE(p.client.is_open());
 }
 
+/// A TLS connection over loopback TCP, handshake done: one end for a smux session, the other
+/// a plain OpenSSL stream (asio::ssl::stream) standing for a peer that checks how TLS ends.
+struct tls_link {
+    asio::ssl::stream<asio::ip::tcp::socket> session_side;
+    asio::ssl::stream<asio::ip::tcp::socket> raw_side;
+};
+
+::testing::AssertionResult connect_tls(asio::io_context& ioc, asio::ssl::context& client_ctx,
+                                       asio::ssl::context& server_ctx, bool session_is_client,
+                                       std::optional<tls_link>& out) {
+    auto [cs, ss] = make_tcp_sockets(ioc);
+    asio::ssl::stream<asio::ip::tcp::socket> client_tls(std::move(cs), client_ctx);
+    asio::ssl::stream<asio::ip::tcp::socket> server_tls(std::move(ss), server_ctx);
+    capture<smux::error_code> client_hs, server_hs;
+    client_tls.async_handshake(asio::ssl::stream_base::client, client_hs.handler());
+    server_tls.async_handshake(asio::ssl::stream_base::server, server_hs.handler());
+    auto r = run_until(ioc, [&] { return client_hs.done && server_hs.done; });
+    if (!r) {
+        return r;
+    }
+    if (client_hs.get<0>() || server_hs.get<0>()) {
+        return ::testing::AssertionFailure() << "handshake: " << client_hs.get<0>().message()
+                                             << " / " << server_hs.get<0>().message();
+    }
+    if (session_is_client) {
+        out.emplace(tls_link{std::move(client_tls), std::move(server_tls)});
+    } else {
+        out.emplace(tls_link{std::move(server_tls), std::move(client_tls)});
+    }
+    return ::testing::AssertionSuccess();
+}
+
+/// What the raw TLS peer's read ends with once the session's side is gone.
+smux::error_code raw_read_end(asio::io_context& ioc, asio::ssl::stream<asio::ip::tcp::socket>& s) {
+    bytes buf(4096);
+    for (;;) {
+        capture<smux::error_code, std::size_t> r;
+        s.async_read_some(asio::buffer(buf), r.handler());
+        if (!run_until(ioc, r.ready())) {
+            return make_error_code(asio::error::timed_out);
+        }
+        if (r.get<0>()) {
+            return r.get<0>();
+        }
+    }
+}
+
+class tls_end : public ::testing::TestWithParam<bool> {};
+
+TEST_P(tls_end, a_graceful_shutdown_sends_close_notify) {
+    bool const session_is_client = GetParam();
+    asio::io_context ioc;
+    tls_identity const id = make_self_signed_identity();
+    auto server_ctx = make_server_context(id);
+    auto client_ctx = make_client_context(id);
+    std::optional<tls_link> link;
+    ASSERT_TRUE(connect_tls(ioc, client_ctx, server_ctx, session_is_client, link));
+    smux::ssl_session<> session(session_is_client ? smux::role::client : smux::role::server,
+                                std::move(link->session_side), quiet_config(2));
+    capture<smux::error_code> shut;
+    session.async_shutdown(shut.handler());
+    // The raw peer sees a clean TLS end (close_notify: end of file), not a truncation.
+    EXPECT_EQ(raw_read_end(ioc, link->raw_side), asio::error::eof);
+    ASSERT_TRUE(run_until(ioc, shut.ready()));
+    EXPECT_FALSE(shut.get<0>()) << shut.get<0>().message();
+    // The peer answers with its own close_notify; the session's transport then closes.
+    capture<smux::error_code> answered;
+    link->raw_side.async_shutdown(answered.handler());
+    ASSERT_TRUE(run_until(ioc, answered.ready()));
+    capture<smux::error_code> ended;
+    session.async_wait_closed(ended.handler());
+    ASSERT_TRUE(run_until(ioc, ended.ready()));
+    EXPECT_EQ(ended.get<0>(), smux::error::session_closed);
+}
+
+TEST_P(tls_end, an_abortive_close_ends_the_connection_at_once) {
+    bool const session_is_client = GetParam();
+    asio::io_context ioc;
+    tls_identity const id = make_self_signed_identity();
+    auto server_ctx = make_server_context(id);
+    auto client_ctx = make_client_context(id);
+    std::optional<tls_link> link;
+    ASSERT_TRUE(connect_tls(ioc, client_ctx, server_ctx, session_is_client, link));
+    smux::ssl_session<> session(session_is_client ? smux::role::client : smux::role::server,
+                                std::move(link->session_side), quiet_config(2));
+    session.close();
+    // No close_notify promised: the peer's read ends with an error, whichever it is.
+    EXPECT_TRUE(raw_read_end(ioc, link->raw_side));
+}
+
+INSTANTIATE_TEST_SUITE_P(both_roles, tls_end, ::testing::Bool(),
+                         [](auto const& param_info) { return param_info.param ? "client" : "server"; });
+
 INSTANTIATE_TEST_SUITE_P(versions, tls, ::testing::Values(1, 2), version_name);
 
 TEST(tls_errors, every_tls_error_matches_session_terminated) {

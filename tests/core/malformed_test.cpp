@@ -180,6 +180,43 @@ TEST(protocol_error, a_waiting_reader_and_acceptor_learn_of_the_end) {
     EXPECT_EQ(r.ec, error::invalid_version);
 }
 
+// A peer of the other version learns why the connection closes: the first frame of another
+// version is answered with one NOP of ours, then nothing.
+class version_mismatch : public ::testing::TestWithParam<int> {};
+
+TEST_P(version_mismatch, the_peers_first_frame_gets_one_nop_of_this_version) {
+    int const v = GetParam();
+    int const other = 3 - v;
+    session s(role::server, make_config(v), t0);
+    EXPECT_EQ(feed(s, syn(other, 3)), 8U);
+    EXPECT_EQ(s.terminal_error(), error::invalid_version);
+    EXPECT_TRUE(s.want_write()) << "the farewell NOP";
+    EXPECT_EQ(take_output(s), nop(v));
+    EXPECT_FALSE(s.want_write());
+    EXPECT_EQ(s.counters().keepalives_sent, 1U);
+}
+
+TEST_P(version_mismatch, a_later_frame_of_another_version_gets_nothing) {
+    int const v = GetParam();
+    session s(role::server, make_config(v), t0);
+    EXPECT_EQ(feed(s, nop(v) + syn(3 - v, 3)), 16U);
+    EXPECT_EQ(s.terminal_error(), error::invalid_version);
+    EXPECT_FALSE(s.want_write()) << "the peer spoke our version before: a protocol error";
+    EXPECT_TRUE(take_output(s).empty());
+}
+
+TEST_P(version_mismatch, nothing_is_added_while_a_batch_is_being_written) {
+    int const v = GetParam();
+    session s(role::client, make_config(v), t0);
+    ASSERT_TRUE(open(s));
+    ASSERT_FALSE(s.prepare_send().empty());  // handed to the transport, not yet committed
+    EXPECT_EQ(feed(s, nop(3 - v)), 8U);
+    EXPECT_EQ(s.terminal_error(), error::invalid_version);
+    EXPECT_FALSE(s.want_write()) << "the transport may still be reading the batch's memory";
+}
+
+INSTANTIATE_TEST_SUITE_P(versions, version_mismatch, ::testing::Values(1, 2));
+
 TEST(local_close, behaves_like_a_terminal_error) {
     victim v(2);
     v.s.close(error::session_closed);

@@ -206,7 +206,11 @@ class session {
 
     /** Ends the session with `ec` (a protocol error found here, the connection's error, or
         `error::session_closed`). Buffered data stays readable; every later call fails with
-        `ec`. A driver maps the connection's end of file to `error::connection_closed`. */
+        `ec`. A driver maps the connection's end of file to `error::connection_closed`.
+
+        After the session ended, `want_write` is true only for a farewell frame: when the
+        peer's first frame had another version, one NOP of this session's version, so that
+        the peer learns why the connection closes. A driver writes it, then closes. */
     void close(error_code ec);
 
     // ---- time

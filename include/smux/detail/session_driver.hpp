@@ -119,6 +119,15 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     virtual void transport_read(net::mutable_buffer buffer) = 0;
     virtual void transport_write(std::span<net::const_buffer const> buffers) = 0;
     virtual void transport_close() noexcept = 0;
+    /// A transport with a closing handshake of its own (TLS close_notify) says so; the
+    /// graceful end of a session then runs it (`transport_end_gracefully`, which calls
+    /// `close_transport_now` when done) after the pending read was cancelled.
+    [[nodiscard]] virtual bool transport_can_end_gracefully() const noexcept { return false; }
+    virtual void transport_cancel_read() noexcept {}
+    virtual void transport_end_gracefully() {}
+
+    /// Closes the transport (once): the end of every way a session ends.
+    void close_transport_now() noexcept;
 
     // Completions of the transport operations (strand).
     void on_read_done(error_code ec, std::size_t n);
@@ -142,6 +151,10 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     void start_write(stream_ops& st);
     void cancel_ops(stream_ops& st);
     void handle_closed(error_code ec);
+    /// After the engine ended: closes the transport now, or first writes the engine's
+    /// farewell frame, or first runs the transport's closing handshake (bounded in time).
+    void end_transport(error_code ec);
+    void arm_end_deadline();
     void complete_write(stream_ops& st, std::size_t bytes);
     void complete_read_if_ready(stream_ops& st);
     void retry_write(stream_ops& st);
@@ -169,6 +182,15 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     std::list<std::pair<std::uint64_t, wait_op>> wait_ops_;
     std::list<wait_op> shutdown_ops_;
     bool shutting_down_ = false;
+    /// How far the transport is in ending (after the engine ended).
+    enum class ending : std::uint8_t {
+        open,
+        after_farewell,      ///< writing the engine's last frame, then closing
+        graceful_after_read, ///< the read is being cancelled; then the closing handshake
+        graceful,            ///< the transport's closing handshake runs
+        closed,
+    };
+    ending ending_ = ending::open;
 
     // receive path
     core::rx_buffer_ptr rx_block_;

@@ -16,6 +16,12 @@ concept has_lowest_layer = requires(T& t) {
     t.lowest_layer();
 };
 
+/// A stream with a closing handshake of its own (`asio::ssl::stream`: close_notify).
+template <class T>
+concept has_async_shutdown = requires(T& t) {
+    t.async_shutdown([](error_code) {});
+};
+
 /// The layer to close when the session ends: the socket under a TLS stream, or the stream.
 template <class Stream>
 auto& lowest_layer_of(Stream& s) noexcept {
@@ -72,6 +78,28 @@ class transport_session final : public session_driver {
     void transport_close() noexcept override {
         error_code ignored;
         lowest_layer_of(next_).close(ignored);
+    }
+
+    [[nodiscard]] bool transport_can_end_gracefully() const noexcept override {
+        return has_async_shutdown<NextLayer>;
+    }
+
+    void transport_cancel_read() noexcept override {
+        if constexpr (has_async_shutdown<NextLayer>) {
+            error_code ignored;
+            lowest_layer_of(next_).cancel(ignored);
+        }
+    }
+
+    // TLS: close_notify, then the peer's answer or its close (bounded by the driver's
+    // deadline), then the socket is closed.
+    void transport_end_gracefully() override {
+        if constexpr (has_async_shutdown<NextLayer>) {
+            next_.async_shutdown(
+                net::bind_executor(strand_, [self = shared_from_this()](error_code) {
+                    static_cast<transport_session&>(*self).close_transport_now();
+                }));
+        }
     }
 
     NextLayer next_;
