@@ -11,9 +11,7 @@
 #include <asio/bind_allocator.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
-#include <asio/cancellation_state.hpp>
 #include <asio/cancellation_type.hpp>
-#include <asio/compose.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 #include <asio/executor_work_guard.hpp>

@@ -204,66 +204,75 @@ struct initiate_wait {
     }
 };
 
-/** async_receive: wait for readability, lend what is there on the strand, complete on the
-    handler's executor. Waiting again covers a read that took the bytes in between. */
-class receive_op {
+/** async_receive's handler: a wait for readability (`initiate_wait`), then, on the strand,
+    the lent bytes; a read that took them in between makes it wait again. Its associated
+    executor, allocator and cancellation slot are the user handler's, so the wait parks and
+    completes as any operation of the stream does. */
+template <class Handler>
+class receive_handler {
   public:
-    receive_op(std::shared_ptr<session_driver> s, std::shared_ptr<stream_ops> st,
-               std::size_t max_bytes) noexcept
-        : session_(std::move(s)), ops_(std::move(st)), max_bytes_(max_bytes) {}
+    receive_handler(Handler h, std::shared_ptr<session_driver> s, std::shared_ptr<stream_ops> st,
+                    std::size_t max_bytes)
+        : handler(std::move(h)), session_(std::move(s)), ops_(std::move(st)),
+          max_bytes_(max_bytes) {}
 
-    template <class Self>
-    void operator()(Self& self) {
-        switch (step_) {
-            case step::start:
-                self.reset_cancellation_state(net::enable_total_cancellation());
-                if (!ops_ || max_bytes_ != 0) {
-                    wait(self);  // an empty or closed handle fails there
-                    return;
-                }
-                step_ = step::on_strand;  // nothing to wait for; still never completes inline
-                net::post(session_->strand(), std::move(self));
-                return;
-            case step::on_strand:
-                result_ = receive_access::receive_now(session_, *ops_, max_bytes_, ec_);
-                if (ec_ == net::error::would_block) {
-                    ec_ = {};
-                    wait(self);
-                    return;
-                }
-                step_ = step::done;
-                net::dispatch(self.get_executor(), std::move(self));
-                return;
-            case step::done:
-                self.complete(ec_, std::move(result_));
-                return;
-        }
+    /// Starts waiting (an empty or closed handle fails there with stream_closed).
+    static void wait(receive_handler&& self) {
+        auto s = self.session_;
+        auto st = self.ops_;
+        initiate_wait{}(std::move(self), std::move(s), std::move(st),
+                        net::socket_base::wait_read);
     }
 
-    template <class Self>
-    void operator()(Self& self, error_code ec) {  // the wait completed
+    /// Lends what is there without waiting first (max_bytes 0), never inline.
+    static void post_take(receive_handler&& self) {
+        auto const& strand = self.session_->strand();
+        net::post(strand, [self = std::move(self)]() mutable { self.take(); });
+    }
+
+    void operator()(error_code ec) {  // the wait completed
         if (ec) {
-            self.complete(ec, received_buffers{});
+            std::move(handler)(ec, received_buffers{});
             return;
         }
-        step_ = step::on_strand;
-        net::dispatch(session_->strand(), std::move(self));
+        auto const& strand = session_->strand();
+        net::dispatch(strand, [self = std::move(*this)]() mutable { self.take(); });
     }
 
-  private:
-    enum class step : std::uint8_t { start, on_strand, done };
+    Handler handler;
 
-    template <class Self>
-    void wait(Self& self) {
-        initiate_wait{}(std::move(self), session_, ops_, net::socket_base::wait_read);
+  private:
+    void take() {  // on the strand
+        error_code ec;
+        received_buffers out = receive_access::receive_now(session_, *ops_, max_bytes_, ec);
+        if (ec == net::error::would_block) {
+            wait(std::move(*this));
+            return;
+        }
+        auto ex = net::get_associated_executor(handler, session_->executor());
+        net::dispatch(ex, [h = std::move(handler), ec, out = std::move(out)]() mutable {
+            std::move(h)(ec, std::move(out));
+        });
     }
 
     std::shared_ptr<session_driver> session_;
     std::shared_ptr<stream_ops> ops_;
     std::size_t max_bytes_;
-    step step_ = step::start;
-    error_code ec_;
-    received_buffers result_;
+};
+
+struct initiate_receive {
+    template <class Handler>
+    void operator()(Handler&& handler, std::shared_ptr<session_driver> s,
+                    std::shared_ptr<stream_ops> st, std::size_t max_bytes) const {
+        bool const lend_at_once = s && st && max_bytes == 0;
+        receive_handler<std::decay_t<Handler>> h(std::forward<Handler>(handler), std::move(s),
+                                                 std::move(st), max_bytes);
+        if (lend_at_once) {
+            decltype(h)::post_take(std::move(h));
+        } else {
+            decltype(h)::wait(std::move(h));
+        }
+    }
 };
 
 }  // namespace smux::detail
@@ -275,6 +284,16 @@ struct associator<Associator, smux::detail::without_count<Handler>, DefaultCandi
     : Associator<Handler, DefaultCandidate> {
     static typename Associator<Handler, DefaultCandidate>::type get(
         smux::detail::without_count<Handler> const& h,
+        DefaultCandidate const& c = DefaultCandidate()) noexcept {
+        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+    }
+};
+
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct associator<Associator, smux::detail::receive_handler<Handler>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
+    static typename Associator<Handler, DefaultCandidate>::type get(
+        smux::detail::receive_handler<Handler> const& h,
         DefaultCandidate const& c = DefaultCandidate()) noexcept {
         return Associator<Handler, DefaultCandidate>::get(h.handler, c);
     }
@@ -336,8 +355,8 @@ received_buffers basic_stream<Executor>::receive(std::size_t max_bytes, error_co
 template <class Executor>
 template <net::completion_token_for<void(error_code, received_buffers)> ReceiveToken>
 auto basic_stream<Executor>::async_receive(std::size_t max_bytes, ReceiveToken&& token) {
-    return net::async_compose<ReceiveToken, void(error_code, received_buffers)>(
-        detail::receive_op(session_, ops_, max_bytes), token);
+    return net::async_initiate<ReceiveToken, void(error_code, received_buffers)>(
+        detail::initiate_receive{}, token, session_, ops_, max_bytes);
 }
 
 template <class Executor>
