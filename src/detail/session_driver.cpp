@@ -37,6 +37,7 @@ error_code map_transport_error(error_code ec) {
 session_driver::session_driver(core::role r, config const& cfg, net::any_io_executor const& io_ex)
     : strand_(net::make_strand(io_ex)),
       executor_(strand_),
+      parked_(executor_),
       role_(r),
       cfg_(cfg),
       engine_(r, cfg, core::clock::now()),

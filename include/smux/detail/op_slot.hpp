@@ -1,8 +1,11 @@
 #ifndef SMUX_DETAIL_OP_SLOT_HPP
 #define SMUX_DETAIL_OP_SLOT_HPP
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "smux/detail/asio_compat.hpp"
@@ -26,6 +29,37 @@ void post_completion(Handler&& handler, IoExecutor const& io_ex, Args&&... args)
                                       }));
 }
 
+/** Outstanding work for the operations a session has parked: one work guard on the session's
+    executor while any is parked, instead of one per operation, so that a parked operation holds
+    no copy of the executor (a type-erased strand does not fit the small-object buffer of
+    `any_io_executor`: every copy allocates). Used on the session's strand only. */
+class parked_work {
+  public:
+    explicit parked_work(net::any_io_executor ex) : executor_(std::move(ex)) {}
+    parked_work(parked_work const&) = delete;
+    parked_work& operator=(parked_work const&) = delete;
+
+    [[nodiscard]] net::any_io_executor const& executor() const noexcept { return executor_; }
+    [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+    void add() {
+        if (count_ == 0) {
+            guard_.emplace(executor_);
+        }
+        ++count_;
+    }
+    void remove() noexcept {
+        if (--count_ == 0) {
+            guard_.reset();
+        }
+    }
+
+  private:
+    net::any_io_executor executor_;
+    std::size_t count_ = 0;
+    std::optional<net::executor_work_guard<net::any_io_executor>> guard_;
+};
+
 /// The default per-operation data of an `op_slot`: none.
 struct no_op_data {};
 
@@ -33,8 +67,10 @@ template <class Signature, class Data = no_op_data>
 class op_slot;
 
 /** A parked completion handler of any type, with a fixed signature (Asio 1.22 has no
-    `any_completion_handler`). It keeps work on the handler's executor while parked, frees its
-    memory before the handler runs, and always completes through `post`.
+    `any_completion_handler`). It keeps work on the handler's executor while parked (through
+    the session's `parked_work` when that is the session's own executor, the usual case; with
+    a guard of its own otherwise), frees its memory before the handler runs, and always
+    completes through `post`.
 
     The handler's cancellation slot is left to the caller (it is installed where the operation
     starts); `post_completion` clears it just before the upcall.
@@ -52,28 +88,36 @@ class op_slot<void(Args...), Data> {
         ~base() = default;
     };
 
-    template <class Handler, class IoExecutor>
+    template <class Handler>
     struct op final : base {
-        using executor_type = net::associated_executor_t<Handler, IoExecutor>;
+        using executor_type = net::associated_executor_t<Handler, net::any_io_executor>;
         using allocator_type = net::associated_allocator_t<Handler, net::recycling_allocator<void>>;
         using self_allocator =
             typename std::allocator_traits<allocator_type>::template rebind_alloc<op>;
+        using own_work = net::executor_work_guard<executor_type>;
 
-        op(Handler&& h, IoExecutor const& io_ex)
-            : handler(std::move(h)),
-              work(net::get_associated_executor(handler, io_ex)),
-              io_executor(io_ex) {}
+        op(Handler&& h, parked_work& w) : handler(std::move(h)), work(&w) {
+            auto ex = net::get_associated_executor(handler, w.executor());
+            bool shared = false;
+            if constexpr (std::is_same_v<executor_type, net::any_io_executor>) {
+                shared = ex == w.executor();
+            }
+            if (!shared) {
+                other_work = std::make_unique<own_work>(std::move(ex));
+            }
+            w.add();
+        }
 
         Handler handler;
-        net::executor_work_guard<executor_type> work;
-        IoExecutor io_executor;
+        parked_work* work;
+        std::unique_ptr<own_work> other_work;  ///< only for a handler with its own executor
 
-        static op* create(Handler&& h, IoExecutor const& io_ex) {
+        static op* create(Handler&& h, parked_work& w) {
             self_allocator alloc(
                 net::get_associated_allocator(h, net::recycling_allocator<void>()));
             op* p = std::allocator_traits<self_allocator>::allocate(alloc, 1);
             try {
-                std::allocator_traits<self_allocator>::construct(alloc, p, std::move(h), io_ex);
+                std::allocator_traits<self_allocator>::construct(alloc, p, std::move(h), w);
             } catch (...) {
                 std::allocator_traits<self_allocator>::deallocate(alloc, p, 1);
                 throw;
@@ -82,21 +126,26 @@ class op_slot<void(Args...), Data> {
         }
 
         // Frees the op and hands back what is needed to call the handler.
-        std::pair<Handler, IoExecutor> release() noexcept {
+        std::pair<Handler, parked_work*> release() noexcept {
             self_allocator alloc(
                 net::get_associated_allocator(handler, net::recycling_allocator<void>()));
-            std::pair<Handler, IoExecutor> out(std::move(handler), io_executor);
+            std::pair<Handler, parked_work*> out(std::move(handler), work);
             std::allocator_traits<self_allocator>::destroy(alloc, this);
             std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
             return out;
         }
 
         void complete(Args... args) override {
-            auto [h, io_ex] = release();
-            post_completion(std::move(h), io_ex, std::move(args)...);
+            auto [h, w] = release();
+            // Posted first: the posted handler is work of its own before the guard goes.
+            post_completion(std::move(h), w->executor(), std::move(args)...);
+            w->remove();
         }
 
-        void destroy() noexcept override { (void)release(); }
+        void destroy() noexcept override {
+            auto released = release();
+            released.second->remove();
+        }
     };
 
   public:
@@ -113,10 +162,11 @@ class op_slot<void(Args...), Data> {
     }
     ~op_slot() { reset(); }
 
-    template <class Handler, class IoExecutor>
-    void emplace(Handler&& handler, IoExecutor const& io_ex) {
+    /// Parks `handler`; `work` (the session's) must outlive the slot's operation.
+    template <class Handler>
+    void emplace(Handler&& handler, parked_work& work) {
         reset();
-        op_ = op<std::decay_t<Handler>, IoExecutor>::create(std::forward<Handler>(handler), io_ex);
+        op_ = op<std::decay_t<Handler>>::create(std::forward<Handler>(handler), work);
     }
 
     /// Precondition: engaged. The slot is empty afterwards.

@@ -54,6 +54,8 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     /// Any thread: the executor every completion defaults to (the strand).
     [[nodiscard]] net::any_io_executor const& executor() const noexcept { return executor_; }
     [[nodiscard]] strand_type const& strand() const noexcept { return strand_; }
+    /// Strand: where a parked operation keeps its work (see `op_slot::emplace`).
+    [[nodiscard]] parked_work& parked() noexcept { return parked_; }
     [[nodiscard]] core::role role() const noexcept { return role_; }
     [[nodiscard]] config const& configuration() const noexcept { return cfg_; }
 
@@ -135,6 +137,8 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
 
     strand_type strand_;
     net::any_io_executor executor_;  ///< strand_, type-erased once
+    /// Work for every parked operation; before everything that may hold one, so it goes last.
+    parked_work parked_;
 
   private:
     stream make_stream(core::stream_id id);

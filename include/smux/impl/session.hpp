@@ -36,7 +36,7 @@ struct initiate_accept_stream {
                                               accepted ? std::move(*accepted) : stream{});
                               return;
                           }
-                          s->park_accept(serial).emplace(std::move(h), s->executor());
+                          s->park_accept(serial).emplace(std::move(h), s->parked());
                       });
     }
 };
@@ -52,7 +52,7 @@ struct initiate_wait_closed {
                               post_completion(std::move(h), s->executor(), *ec);
                               return;
                           }
-                          s->park_wait_closed(serial).emplace(std::move(h), s->executor());
+                          s->park_wait_closed(serial).emplace(std::move(h), s->parked());
                       });
     }
 };
@@ -62,7 +62,7 @@ struct initiate_shutdown {
     void operator()(Handler&& handler, std::shared_ptr<session_driver> s) const {
         auto const& strand = s->strand();
         net::dispatch(strand, [s = std::move(s), h = std::forward<Handler>(handler)]() mutable {
-            s->park_shutdown().emplace(std::move(h), s->executor());
+            s->park_shutdown().emplace(std::move(h), s->parked());
             s->begin_shutdown();
         });
     }

@@ -142,7 +142,7 @@ struct read_op_traits {
             post_completion(std::forward<Handler>(h), s.executor(), r.ec, r.bytes);
             return;
         }
-        st->read_op.emplace(std::forward<Handler>(h), s.executor());
+        st->read_op.emplace(std::forward<Handler>(h), s.parked());
         describe_parked_op(st->read_op.data(), *st, serial, spans, count);
         s.read_parked(*st);
     }
@@ -157,7 +157,7 @@ struct write_op_traits {
     template <class Handler>
     static void start(Handler&& h, session_driver& s, std::shared_ptr<stream_ops> const& st,
                       std::uint64_t serial, span_array const& spans, std::size_t count) {
-        st->write_op.emplace(std::forward<Handler>(h), s.executor());
+        st->write_op.emplace(std::forward<Handler>(h), s.parked());
         describe_parked_op(st->write_op.data(), *st, serial, spans, count);
         s.begin_write(*st);
     }
