@@ -207,7 +207,6 @@ TEST_P(version_mismatch, both_sides_end_with_invalid_version) {
     EXPECT_EQ(client_end.get<0>(), smux::error::invalid_version) << client_end.get<0>().message();
 }
 
-INSTANTIATE_TEST_SUITE_P(client_versions, version_mismatch, ::testing::Values(1, 2),
-                         version_name);
+INSTANTIATE_TEST_SUITE_P(client_versions, version_mismatch, ::testing::Values(1, 2), version_name);
 
 }  // namespace

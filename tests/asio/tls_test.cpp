@@ -293,8 +293,9 @@ TEST_P(tls_end, an_abortive_close_ends_the_connection_at_once) {
     EXPECT_TRUE(raw_read_end(ioc, link->raw_side));
 }
 
-INSTANTIATE_TEST_SUITE_P(both_roles, tls_end, ::testing::Bool(),
-                         [](auto const& param_info) { return param_info.param ? "client" : "server"; });
+INSTANTIATE_TEST_SUITE_P(both_roles, tls_end, ::testing::Bool(), [](auto const& param_info) {
+    return param_info.param ? "client" : "server";
+});
 
 INSTANTIATE_TEST_SUITE_P(versions, tls, ::testing::Values(1, 2), version_name);
 

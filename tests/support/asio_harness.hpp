@@ -53,6 +53,13 @@ inline constexpr clock::duration watchdog_limit = 20s;
 inline constexpr clock::duration heavy_watchdog_limit = 120s;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SMUX_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SMUX_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(SMUX_TEST_SANITIZED)
 /// Sanitized builds run many times slower: the biggest transfers shrink there.
 inline constexpr bool sanitized_build = true;
 #else

@@ -189,9 +189,9 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     /// How far the transport is in ending (after the engine ended).
     enum class ending : std::uint8_t {
         open,
-        after_farewell,      ///< writing the engine's last frame, then closing
-        graceful_after_read, ///< the read is being cancelled; then the closing handshake
-        graceful,            ///< the transport's closing handshake runs
+        after_farewell,       ///< writing the engine's last frame, then closing
+        graceful_after_read,  ///< the read is being cancelled; then the closing handshake
+        graceful,             ///< the transport's closing handshake runs
         closed,
     };
     ending ending_ = ending::open;

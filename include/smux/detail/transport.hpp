@@ -58,11 +58,18 @@ class transport_session final : public session_driver {
     }
 
     void transport_read(net::mutable_buffer buffer) override {
-        next_.async_read_some(
-            buffer,
+        auto done =
             net::bind_executor(strand_, [self = shared_from_this()](error_code ec, std::size_t n) {
                 static_cast<transport_session&>(*self).on_read_done(ec, n);
-            }));
+            });
+        if constexpr (has_async_shutdown<NextLayer>) {
+            // A TLS read may start socket reads of its own (records that carry no data):
+            // only its cancellation slot ends it for sure before the closing handshake.
+            next_.async_read_some(
+                buffer, net::bind_cancellation_slot(read_cancel_.slot(), std::move(done)));
+        } else {
+            next_.async_read_some(buffer, std::move(done));
+        }
     }
 
     // One write_some per batch: the whole gather list goes to one sendmsg (async_write would
@@ -85,10 +92,7 @@ class transport_session final : public session_driver {
     }
 
     void transport_cancel_read() noexcept override {
-        if constexpr (has_async_shutdown<NextLayer>) {
-            error_code ignored;
-            lowest_layer_of(next_).cancel(ignored);
-        }
+        read_cancel_.emit(net::cancellation_type::terminal);
     }
 
     // TLS: close_notify, then the peer's answer or its close (bounded by the driver's
@@ -103,6 +107,7 @@ class transport_session final : public session_driver {
     }
 
     NextLayer next_;
+    net::cancellation_signal read_cancel_;  ///< TLS: ends the pending read (see transport_read)
 };
 
 }  // namespace smux::detail
