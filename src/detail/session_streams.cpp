@@ -30,16 +30,23 @@ session_driver::read_outcome session_driver::try_read(
     return {.would_block = true};
 }
 
-session_driver::read_outcome session_driver::read_now(
-    stream_ops& st, std::span<std::span<std::byte> const> buffers) {
+error_code session_driver::sync_read_refused(stream_ops const& st) const {
     if (!strand_.running_in_this_thread()) {
-        return {.ec = make_error_code(error::not_on_strand)};
+        return make_error_code(error::not_on_strand);
     }
     if (st.closed) {
-        return {.ec = make_error_code(error::stream_closed)};
+        return make_error_code(error::stream_closed);
     }
     if (st.read_op) {
-        return {.ec = make_error_code(error::operation_in_progress)};
+        return make_error_code(error::operation_in_progress);
+    }
+    return {};
+}
+
+session_driver::read_outcome session_driver::read_now(
+    stream_ops& st, std::span<std::span<std::byte> const> buffers) {
+    if (error_code ec = sync_read_refused(st)) {
+        return {.ec = ec};
     }
     if (buffers.empty()) {
         return {};  // as a socket: reading into no buffer takes nothing and succeeds
@@ -53,14 +60,8 @@ session_driver::read_outcome session_driver::read_now(
 
 session_driver::read_outcome session_driver::take_now(stream_ops& st, std::size_t max_bytes,
                                                       std::span<core::rx_chunk> out) {
-    if (!strand_.running_in_this_thread()) {
-        return {.ec = make_error_code(error::not_on_strand)};
-    }
-    if (st.closed) {
-        return {.ec = make_error_code(error::stream_closed)};
-    }
-    if (st.read_op) {
-        return {.ec = make_error_code(error::operation_in_progress)};
+    if (error_code ec = sync_read_refused(st)) {
+        return {.ec = ec};
     }
     if (max_bytes == 0) {
         return {};  // as a read into no buffer

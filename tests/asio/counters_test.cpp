@@ -75,16 +75,6 @@ TEST(counters_snapshot, the_session_publishes_after_every_step) {
 
 class stream_stats_asio : public stream_pair_test<::testing::TestWithParam<int>> {};
 
-smux::stream_stats stats_now(asio::io_context& ioc, smux::stream& st) {
-    smux::stream_stats out;
-    on_strand(ioc, st, [&] {
-        smux::error_code ec;
-        out = st.stats(ec);
-        EXPECT_FALSE(ec) << ec.message();
-    });
-    return out;
-}
-
 TEST_P(stream_stats_asio, a_stream_reports_its_counters_on_the_strand) {
     ASSERT_TRUE(open(quiet_config(GetParam())));
     std::string const text = "twelve bytes";

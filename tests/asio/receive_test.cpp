@@ -37,16 +37,6 @@ void write_text(asio::io_context& ioc, smux::stream& st, std::string const& text
     ASSERT_FALSE(w.get<0>()) << w.get<0>().message();
 }
 
-smux::stream_stats stats_now(asio::io_context& ioc, smux::stream& st) {
-    smux::stream_stats out;
-    on_strand(ioc, st, [&] {
-        smux::error_code ec;
-        out = st.stats(ec);
-        EXPECT_FALSE(ec) << ec.message();
-    });
-    return out;
-}
-
 class stream_receive : public stream_pair_test<::testing::TestWithParam<int>> {};
 
 TEST_P(stream_receive, lends_the_bytes_until_released_and_keeps_them_counted) {

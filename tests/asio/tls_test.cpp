@@ -250,20 +250,31 @@ smux::error_code raw_read_end(asio::io_context& ioc, asio::ssl::stream<asio::ip:
     }
 }
 
-class tls_end : public ::testing::TestWithParam<bool> {};
+/// A smux session on one end of a TLS connection, a raw OpenSSL stream on the other.
+class tls_end : public ::testing::TestWithParam<bool> {
+  protected:
+    ::testing::AssertionResult start() {
+        bool const session_is_client = GetParam();
+        auto r = connect_tls(ioc, client_ctx, server_ctx, session_is_client, link);
+        if (r) {
+            session.emplace(session_is_client ? smux::role::client : smux::role::server,
+                            std::move(link->session_side), quiet_config(2));
+        }
+        return r;
+    }
 
-TEST_P(tls_end, a_graceful_shutdown_sends_close_notify) {
-    bool const session_is_client = GetParam();
     asio::io_context ioc;
     tls_identity const id = make_self_signed_identity();
-    auto server_ctx = make_server_context(id);
-    auto client_ctx = make_client_context(id);
+    asio::ssl::context server_ctx = make_server_context(id);
+    asio::ssl::context client_ctx = make_client_context(id);
     std::optional<tls_link> link;
-    ASSERT_TRUE(connect_tls(ioc, client_ctx, server_ctx, session_is_client, link));
-    smux::ssl_session<> session(session_is_client ? smux::role::client : smux::role::server,
-                                std::move(link->session_side), quiet_config(2));
+    std::optional<smux::ssl_session<>> session;
+};
+
+TEST_P(tls_end, a_graceful_shutdown_sends_close_notify) {
+    ASSERT_TRUE(start());
     capture<smux::error_code> shut;
-    session.async_shutdown(shut.handler());
+    session->async_shutdown(shut.handler());
     // The raw peer sees a clean TLS end (close_notify: end of file), not a truncation.
     EXPECT_EQ(raw_read_end(ioc, link->raw_side), asio::error::eof);
     ASSERT_TRUE(run_until(ioc, shut.ready()));
@@ -273,22 +284,14 @@ TEST_P(tls_end, a_graceful_shutdown_sends_close_notify) {
     link->raw_side.async_shutdown(answered.handler());
     ASSERT_TRUE(run_until(ioc, answered.ready()));
     capture<smux::error_code> ended;
-    session.async_wait_closed(ended.handler());
+    session->async_wait_closed(ended.handler());
     ASSERT_TRUE(run_until(ioc, ended.ready()));
     EXPECT_EQ(ended.get<0>(), smux::error::session_closed);
 }
 
 TEST_P(tls_end, an_abortive_close_ends_the_connection_at_once) {
-    bool const session_is_client = GetParam();
-    asio::io_context ioc;
-    tls_identity const id = make_self_signed_identity();
-    auto server_ctx = make_server_context(id);
-    auto client_ctx = make_client_context(id);
-    std::optional<tls_link> link;
-    ASSERT_TRUE(connect_tls(ioc, client_ctx, server_ctx, session_is_client, link));
-    smux::ssl_session<> session(session_is_client ? smux::role::client : smux::role::server,
-                                std::move(link->session_side), quiet_config(2));
-    session.close();
+    ASSERT_TRUE(start());
+    session->close();
     // No close_notify promised: the peer's read ends with an error, whichever it is.
     EXPECT_TRUE(raw_read_end(ioc, link->raw_side));
 }

@@ -408,6 +408,17 @@ void on_strand(asio::io_context& ioc, smux::stream& st, Fn&& fn) {
     ASSERT_TRUE(run_until(ioc, [&] { return ran; }));
 }
 
+/// The stream's counters, read on its strand.
+inline smux::stream_stats stats_now(asio::io_context& ioc, smux::stream& st) {
+    smux::stream_stats out;
+    on_strand(ioc, st, [&] {
+        smux::error_code ec;
+        out = st.stats(ec);
+        EXPECT_FALSE(ec) << ec.message();
+    });
+    return out;
+}
+
 /// Waits until everything posted to the session's strand before this call has run.
 inline asio::awaitable<void> strand_barrier(asio::any_io_executor const& strand) {
     co_await asio::post(strand, asio::use_awaitable);

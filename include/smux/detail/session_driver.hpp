@@ -89,6 +89,9 @@ class session_driver : public std::enable_shared_from_this<session_driver> {
     };
     /// Reads into `buffers`; with none, only tells whether a read would complete now.
     read_outcome try_read(stream_ops& st, std::span<std::span<std::byte> const> buffers);
+    /// Why a synchronous read of `st` cannot run here and now (off the strand, closed, or an
+    /// asynchronous read pending), or no error.
+    [[nodiscard]] error_code sync_read_refused(stream_ops const& st) const;
     /// Any thread: the stream's non-blocking read (fails off the strand).
     read_outcome read_now(stream_ops& st, std::span<std::span<std::byte> const> buffers);
     /// Any thread: the zero-copy read (fails off the strand): views of up to `max_bytes`
