@@ -1,0 +1,51 @@
+#ifndef SMUX_KCP_CRYPT_HPP
+#define SMUX_KCP_CRYPT_HPP
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+/** kcp-go's datagram encryption as kcptun configures it (KCP.md §2): the key derivation and
+    the `--crypt` ciphers, built on maintained libraries (OpenSSL for the block ciphers and
+    PBKDF2, libsodium for Salsa20). */
+namespace smux::kcp {
+
+/// The 32-byte key kcptun derives from `--key`: PBKDF2-HMAC-SHA1(key, "kcp-go", 4096, 32).
+using crypt_key = std::array<std::byte, 32>;
+[[nodiscard]] crypt_key derive_key(std::string_view password);
+
+/// kcptun's default `--key`.
+inline constexpr std::string_view default_password = "it's a secrect";
+
+/// A `--crypt` value this build cannot serve; the message lists the ones it can.
+class unsupported_cipher : public std::invalid_argument {
+  public:
+    using std::invalid_argument::invalid_argument;
+};
+
+/** Encrypts and decrypts whole datagrams in place, as kcp-go's BlockCrypt for one `--crypt`
+    value. One object per session (not thread-safe: it holds cipher contexts). */
+class block_crypt {
+  public:
+    virtual ~block_crypt() = default;
+    virtual void encrypt(std::span<std::byte> datagram) = 0;
+    virtual void decrypt(std::span<std::byte> datagram) = 0;
+
+    /** The cipher kcptun uses for `name` with `key`: `aes` (and, as in kcptun, any name it
+        does not know), `aes-128`, `aes-192`, `salsa20`, `blowfish`, `cast5`, `3des`, `sm4`,
+        `xor`, `none`. @throws unsupported_cipher for `twofish`, `tea` and `xtea` (no
+        maintained library offers them), naming what is supported. */
+    [[nodiscard]] static std::unique_ptr<block_crypt> make(std::string_view name,
+                                                           crypt_key const& key);
+
+    /// The `--crypt` values `make` accepts, comma separated.
+    [[nodiscard]] static std::string supported_names();
+};
+
+}  // namespace smux::kcp
+
+#endif
