@@ -86,8 +86,7 @@ void handle_events(peer& p, peer& other) {
 }
 
 /// Bytes read from `id` arrived: they must extend what the other side sent, in order.
-void check_received(peer& p, peer& other, stream_id id, std::span<std::byte const> got) {
-    (void)p;
+void check_received(peer& other, stream_id id, std::span<std::byte const> got) {
     auto& d = other.out[id];
     d.received.insert(d.received.end(), got.begin(), got.end());
     // What may have arrived: completed writes, then the write in progress (accepted part).
@@ -109,7 +108,7 @@ void read_some(peer& p, peer& other, stream_id id, std::size_t n) {
     if (r.state != smux::core::read_result::status::data) {
         return;
     }
-    check_received(p, other, id, std::span(buf).first(r.bytes));
+    check_received(other, id, std::span(buf).first(r.bytes));
 }
 
 /// A zero-copy read: the views hold the next bytes of the stream; they stay lent (and counted)
@@ -124,7 +123,7 @@ void take(peer& p, peer& other, stream_id id, std::size_t n) {
     std::size_t total = 0;
     for (std::size_t i = 0; i < r.chunks; ++i) {
         auto const& c = v.chunks[i];
-        check_received(p, other, id, std::span(c.buffer->data() + c.offset, c.length));
+        check_received(other, id, std::span(c.buffer->data() + c.offset, c.length));
         total += c.length;
     }
     smux::fuzz::check(total == r.read.bytes && total <= n, "take counts other bytes than lent");

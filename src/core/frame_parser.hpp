@@ -60,6 +60,11 @@ class frame_parser {
     /// The UPD payload was gathered: a header comes next.
     void end_update() noexcept { next_ = part::header; }
 
+    /// No byte of the current PSH payload was taken yet.
+    [[nodiscard]] bool payload_untouched() const noexcept {
+        return payload_left_ == current_.length;
+    }
+
     /// Of the PSH payload still to come, how much `available` bytes cover; consumes it.
     std::size_t take_payload(std::size_t available) noexcept {
         std::size_t const n = std::min(payload_left_, available);

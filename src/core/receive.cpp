@@ -20,11 +20,14 @@ bool session_state::reading_paused() const noexcept {
 
 // Small payloads are copied into a small block owned by the stream so that a few bytes never
 // keep a large connection block alive; large ones are kept as views (no copy).
-void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n) {
+void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n,
+                            bool first_piece) {
     stream_record* s = find_live(id);
     if (s == nullptr) {
+        counters_.frames_ignored += first_piece ? 1U : 0U;
         return;  // unknown or closed stream: dropped without charging the budget (Go)
     }
+    s->frames_in += first_piece ? 1U : 0U;
     std::byte const* src = in.buffer->data() + in.offset + offset;
     if (n < opts_.copy_threshold) {
         rx_chunk* tail = s->rx.size() > s->rx_head ? &s->rx.back() : nullptr;
@@ -95,8 +98,9 @@ std::size_t session_state::receive(rx_chunk const& in) {
                 }
                 break;
             case frame_parser::part::payload: {
+                bool const first_piece = parser_.payload_untouched();
                 std::size_t const n = parser_.take_payload(total - pos);
-                deliver(parser_.current().sid, in, pos, n);
+                deliver(parser_.current().sid, in, pos, n, first_piece);
                 pos += n;
                 break;
             }
@@ -138,7 +142,9 @@ void session_state::on_header(frame_header const& h) {
             on_fin(h.sid);
             break;
         case command::psh:
-            count_stream_frame(h.sid);
+            if (h.length == 0) {
+                count_stream_frame(h.sid);  // no payload piece will count it
+            }
             parser_.expect_payload();
             break;
         case command::upd:
@@ -147,7 +153,7 @@ void session_state::on_header(frame_header const& h) {
     }
 }
 
-// A PSH frame's payload may arrive in pieces: the frame counts once, at its header.
+// An empty PSH frame counts here; others count with their first payload piece (`deliver`).
 void session_state::count_stream_frame(stream_id sid) noexcept {
     if (stream_record* s = find_live(sid); s != nullptr) {
         ++s->frames_in;

@@ -111,7 +111,9 @@ class session_state {
     void maybe_forget(detail::stream_record& s);
     void emit(event const& e) { events_.push(e); }
     void fail(error c) { close(make_error_code(c)); }
-    void deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n);
+    /// PSH payload bytes for `id`; `first_piece` counts the frame.
+    void deliver(stream_id id, rx_chunk const& in, std::size_t offset, std::size_t n,
+                 bool first_piece);
     void drop_received(detail::stream_record& s) noexcept;
     /// The application took `n` bytes out of `s`: budget and credit (a read).
     void consumed(detail::stream_record& s, std::size_t n);

@@ -2,25 +2,14 @@
 
 #include "smux/kcp/segment.hpp"
 
+#include "little_endian.hpp"
+
 namespace smux::kcp {
 
 namespace {
 
-template <class T>
-void put_le(std::byte* at, T v) noexcept {
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        at[i] = static_cast<std::byte>(static_cast<std::uint64_t>(v) >> (8 * i));
-    }
-}
-
-template <class T>
-T get_le(std::byte const* at) noexcept {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        v |= std::to_integer<std::uint64_t>(at[i]) << (8 * i);
-    }
-    return static_cast<T>(v);
-}
+using detail::get_le;
+using detail::put_le;
 
 bool is_command(std::uint8_t c) noexcept {
     return c >= static_cast<std::uint8_t>(command::push) &&

@@ -8,17 +8,14 @@
 #include <utility>
 #include <vector>
 
+#include "kcp_vectors.hpp"
 #include "support/wire.hpp"
 
 namespace {
 
 using namespace smux_wire;
+using kcp_vectors::c1_plaintext;
 using smux::kcp::block_crypt;
-
-/// (c1): nonce 00..0f, CRC, vector (b)'s PUSH.
-char const* const c1_plaintext =
-    "000102030405060708090a0b0c0d0e0f132c307504030201510000020d0c0b0a00000000000000000500"
-    "000068656c6c6f";
 
 std::vector<std::pair<std::string, std::string>> const c_star{
     {"aes",

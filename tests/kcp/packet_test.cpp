@@ -5,21 +5,15 @@
 
 #include <smux/kcp/packet.hpp>
 
+#include "kcp_vectors.hpp"
 #include "support/wire.hpp"
 
 namespace {
 
 using namespace smux_wire;
+using kcp_vectors::c1_plaintext;
+using kcp_vectors::c2_plaintext;
 using smux::kcp::fec_header;
-
-/// (c1)/(e): nonce 00..0f, CRC, then vector (b)'s PUSH.
-char const* const c1_plaintext =
-    "000102030405060708090a0b0c0d0e0f 132c3075 "
-    "04030201510000020d0c0b0a00000000000000000500000068656c6c6f";
-/// (c2)/(e): the same with the FEC header (seqid 0, data, size 31).
-char const* const c2_plaintext =
-    "000102030405060708090a0b0c0d0e0f 0555bec5 00000000 f100 1f00 "
-    "04030201510000020d0c0b0a00000000000000000500000068656c6c6f";
 
 TEST(kcp_crypt_header, crc_is_zlib_crc32_over_everything_after_the_header) {
     for (char const* hex : {c1_plaintext, c2_plaintext}) {

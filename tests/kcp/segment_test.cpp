@@ -7,6 +7,7 @@
 #include <smux/kcp/segment.hpp>
 #include <vector>
 
+#include "kcp_vectors.hpp"
 #include "support/wire.hpp"
 
 namespace {
@@ -26,8 +27,6 @@ segment_header const vector_b{.conv = 0x01020304,
                               .sn = 0,
                               .una = 0,
                               .len = 5};
-char const* const vector_b_hex =
-    "04030201 51 00 0002 0d0c0b0a 00000000 00000000 05000000 68656c6c6f";
 
 bytes encode(segment_header const& h, std::string_view payload = {}) {
     bytes out(segment_header_size);
@@ -38,7 +37,7 @@ bytes encode(segment_header const& h, std::string_view payload = {}) {
 }
 
 TEST(kcp_segment, encodes_vector_b_as_kcp_go_does) {
-    EXPECT_EQ(to_hex(encode(vector_b, "hello")), to_hex(from_hex(vector_b_hex)));
+    EXPECT_EQ(to_hex(encode(vector_b, "hello")), to_hex(from_hex(kcp_vectors::push_b)));
 }
 
 TEST(kcp_segment, every_field_lands_at_its_offset) {
@@ -62,7 +61,7 @@ TEST(kcp_segment, every_field_lands_at_its_offset) {
 }
 
 TEST(kcp_segment, reads_vector_b_back) {
-    bytes const wire = from_hex(vector_b_hex);
+    bytes const wire = from_hex(kcp_vectors::push_b);
     segment_reader r(wire);
     auto const s = r.next();
     ASSERT_TRUE(s);

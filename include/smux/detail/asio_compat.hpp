@@ -22,6 +22,7 @@
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
+#include <asio/system_executor.hpp>
 #include <asio/write.hpp>
 
 namespace smux {

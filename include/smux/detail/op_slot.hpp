@@ -40,7 +40,6 @@ class parked_work {
     parked_work& operator=(parked_work const&) = delete;
 
     [[nodiscard]] net::any_io_executor const& executor() const noexcept { return executor_; }
-    [[nodiscard]] std::size_t count() const noexcept { return count_; }
 
     void add() {
         if (count_ == 0) {
@@ -96,17 +95,26 @@ class op_slot<void(Args...), Data> {
             typename std::allocator_traits<allocator_type>::template rebind_alloc<op>;
         using own_work = net::executor_work_guard<executor_type>;
 
+        // A handler without an executor of its own runs on the session's: no copy of it (a
+        // copy of a type-erased strand allocates); the session's guard covers it.
         op(Handler&& h, parked_work& w) : handler(std::move(h)), work(&w) {
-            auto ex = net::get_associated_executor(handler, w.executor());
-            bool shared = false;
-            if constexpr (std::is_same_v<executor_type, net::any_io_executor>) {
-                shared = ex == w.executor();
-            }
-            if (!shared) {
-                other_work = std::make_unique<own_work>(std::move(ex));
+            if constexpr (has_own_executor) {
+                auto ex = net::get_associated_executor(handler, w.executor());
+                bool shared = false;
+                if constexpr (std::is_same_v<executor_type, net::any_io_executor>) {
+                    shared = ex == w.executor();
+                }
+                if (!shared) {
+                    other_work = std::make_unique<own_work>(std::move(ex));
+                }
             }
             w.add();
         }
+
+        /// A plain callback has no associated executor: it runs on the session's.
+        static constexpr bool has_own_executor =
+            !std::is_same_v<net::associated_executor_t<Handler, net::system_executor>,
+                            net::system_executor>;
 
         Handler handler;
         parked_work* work;
