@@ -30,7 +30,7 @@ void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset
     s->frames_in += first_piece ? 1U : 0U;
     std::byte const* src = in.buffer->data() + in.offset + offset;
     if (n < opts_.copy_threshold) {
-        rx_chunk* tail = s->rx.size() > s->rx_head ? &s->rx.back() : nullptr;
+        rx_chunk* tail = s->rx.live_back();
         bool appendable = tail != nullptr && tail->buffer->use_count() == 1 &&
                           tail->offset + tail->length == tail->buffer->size() &&
                           tail->buffer->unused().size() >= n;

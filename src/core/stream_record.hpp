@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "rx_queue.hpp"
 #include "smux/core/frame.hpp"
 #include "smux/core/intrusive_list.hpp"
 #include "smux/core/rx_buffer.hpp"
@@ -30,11 +31,10 @@ struct stream_record {
     explicit stream_record(stream_id sid) noexcept : id(sid) {}
 
     stream_id id;
-    std::uint32_t rx_head = 0;  ///< first live element of rx
     void* context = nullptr;
 
     // ---- receive side
-    std::vector<rx_chunk> rx;      ///< payload not yet read, oldest first from rx_head
+    rx_queue rx;                   ///< payload not yet read, oldest first
     std::uint32_t rx_bytes = 0;    ///< payload bytes in rx (within the session budget)
     std::uint32_t read_total = 0;  ///< v2: bytes the application took out (mod 2^32)
     /// v2: read_total when an update was last decided: the `consumed` of the UPD waiting to be

@@ -114,8 +114,8 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
     stream_record& s = it->second;
     std::size_t copied = 0;
     for (std::span<std::byte> dst : out) {
-        while (!dst.empty() && s.rx_head < s.rx.size()) {
-            rx_chunk& c = s.rx[s.rx_head];
+        while (!dst.empty() && !s.rx.empty()) {
+            rx_chunk& c = s.rx.front();
             std::size_t const n = std::min<std::size_t>(dst.size(), c.length);
             std::memcpy(dst.data(), c.buffer->data() + c.offset, n);
             dst = dst.subspan(n);
@@ -124,8 +124,7 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
             c.length -= static_cast<std::uint32_t>(n);
             if (c.length == 0) {
                 memory_.unpin(*c.buffer);
-                c.buffer.reset();
-                ++s.rx_head;
+                s.rx.pop_front();
             }
         }
     }
@@ -141,11 +140,8 @@ read_result session_state::read(stream_id id, std::span<std::span<std::byte> con
 }
 
 void session_state::trim_receive_queue(stream_record& s) noexcept {
-    if (s.rx_head == s.rx.size()) {
-        // An idle stream keeps no receive memory (the next message allocates again).
-        s.rx.clear();
-        s.rx.shrink_to_fit();
-        s.rx_head = 0;
+    if (s.rx.empty()) {
+        s.rx.clear();  // an idle stream keeps no receive memory
     }
 }
 
@@ -158,12 +154,12 @@ take_result session_state::take(stream_id id, std::size_t max_bytes, std::span<r
     stream_record& s = it->second;
     std::size_t taken = 0;
     std::size_t chunks = 0;
-    while (chunks < out.size() && taken < max_bytes && s.rx_head < s.rx.size()) {
-        rx_chunk& c = s.rx[s.rx_head];
+    while (chunks < out.size() && taken < max_bytes && !s.rx.empty()) {
+        rx_chunk& c = s.rx.front();
         std::size_t const n = std::min<std::size_t>(max_bytes - taken, c.length);
         if (n == c.length) {
             out[chunks++] = std::move(c);  // its pin goes with it
-            ++s.rx_head;
+            s.rx.pop_front();
         } else {
             // The caller's view and the rest share the block: each holds a pin.
             out[chunks++] = rx_chunk{c.buffer, c.offset, static_cast<std::uint32_t>(n)};
@@ -354,14 +350,10 @@ error_code session_state::close_write(stream_id id) {
 }
 
 void session_state::drop_received(stream_record& s) noexcept {
-    for (std::size_t i = s.rx_head; i < s.rx.size(); ++i) {
-        memory_.unpin(*s.rx[i].buffer);
-    }
+    s.rx.for_each([this](rx_chunk& c) { memory_.unpin(*c.buffer); });
     memory_.released(s.rx_bytes);
     s.rx_bytes = 0;
     s.rx.clear();
-    s.rx.shrink_to_fit();
-    s.rx_head = 0;
 }
 
 void session_state::close_stream(stream_id id) {

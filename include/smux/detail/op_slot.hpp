@@ -59,6 +59,12 @@ class parked_work {
     std::optional<net::executor_work_guard<net::any_io_executor>> guard_;
 };
 
+/** The allocator of a parked operation whose handler has none of its own. Not Asio's
+    recycling allocator: a parked operation may live as long as its stream idles, and a
+    recycled block is as large as whatever used it last (a socket write's is 320 bytes), so an
+    idle stream would hold two and a half times what its operation needs. */
+using parked_op_allocator = std::allocator<void>;
+
 /// The default per-operation data of an `op_slot`: none.
 struct no_op_data {};
 
@@ -90,7 +96,7 @@ class op_slot<void(Args...), Data> {
     template <class Handler>
     struct op final : base {
         using executor_type = net::associated_executor_t<Handler, net::any_io_executor>;
-        using allocator_type = net::associated_allocator_t<Handler, net::recycling_allocator<void>>;
+        using allocator_type = net::associated_allocator_t<Handler, parked_op_allocator>;
         using self_allocator =
             typename std::allocator_traits<allocator_type>::template rebind_alloc<op>;
         using own_work = net::executor_work_guard<executor_type>;
@@ -121,8 +127,7 @@ class op_slot<void(Args...), Data> {
         std::unique_ptr<own_work> other_work;  ///< only for a handler with its own executor
 
         static op* create(Handler&& h, parked_work& w) {
-            self_allocator alloc(
-                net::get_associated_allocator(h, net::recycling_allocator<void>()));
+            self_allocator alloc(net::get_associated_allocator(h, parked_op_allocator()));
             op* p = std::allocator_traits<self_allocator>::allocate(alloc, 1);
             try {
                 std::allocator_traits<self_allocator>::construct(alloc, p, std::move(h), w);
@@ -135,8 +140,7 @@ class op_slot<void(Args...), Data> {
 
         // Frees the op and hands back what is needed to call the handler.
         std::pair<Handler, parked_work*> release() noexcept {
-            self_allocator alloc(
-                net::get_associated_allocator(handler, net::recycling_allocator<void>()));
+            self_allocator alloc(net::get_associated_allocator(handler, parked_op_allocator()));
             std::pair<Handler, parked_work*> out(std::move(handler), work);
             std::allocator_traits<self_allocator>::destroy(alloc, this);
             std::allocator_traits<self_allocator>::deallocate(alloc, this, 1);
