@@ -188,6 +188,31 @@ TEST_P(tokens, the_handlers_associated_executor_is_honoured) {
     EXPECT_EQ(on_mine, 3);
 }
 
+// A strand over a type-erased executor (what make_strand gives for an any_io_executor) is an
+// executor Asio 1.22's executor_work_guard cannot hold: a parked operation must still compile,
+// keep it busy and complete on it.
+TEST_P(tokens, a_handler_bound_to_a_strand_over_any_io_executor_is_honoured) {
+    asio::io_context ioc;
+    auto p = make_local_pair(ioc, quiet_config(GetParam()));
+    auto pair = open_pair_now(ioc, p.client, p.server);
+    ASSERT_TRUE(pair);
+    asio::strand<asio::any_io_executor> mine(asio::any_io_executor(ioc.get_executor()));
+    std::array<char, 16> buf{};
+    bool on_mine = false;
+    std::size_t got = 0;
+    pair->second.async_read_some(asio::buffer(buf),
+                                 asio::bind_executor(mine, [&](smux::error_code ec, std::size_t n) {
+                                     EXPECT_FALSE(ec) << ec.message();
+                                     on_mine = mine.running_in_this_thread();
+                                     got = n;
+                                 }));
+    std::string const text = "abc";
+    pair->first.async_write_some(asio::buffer(text), [](smux::error_code, std::size_t) {});
+    ASSERT_TRUE(run_until(ioc, [&] { return got != 0; }));
+    EXPECT_EQ(got, text.size());
+    EXPECT_TRUE(on_mine);
+}
+
 /// Counts allocations; shares its counters with every rebound copy.
 template <class T>
 struct counting_allocator {

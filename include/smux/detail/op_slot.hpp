@@ -99,7 +99,11 @@ class op_slot<void(Args...), Data> {
         using allocator_type = net::associated_allocator_t<Handler, parked_op_allocator>;
         using self_allocator =
             typename std::allocator_traits<allocator_type>::template rebind_alloc<op>;
-        using own_work = net::executor_work_guard<executor_type>;
+        // Work is tracked through the `outstanding_work.tracked` property, which every executor
+        // model supports: Asio 1.22's executor_work_guard cannot be built for some (a handler
+        // bound to a strand<any_io_executor>).
+        using own_work = std::decay_t<decltype(net::prefer(
+            std::declval<executor_type const&>(), net::execution::outstanding_work.tracked))>;
 
         // A handler without an executor of its own runs on the session's: no copy of it (a
         // copy of a type-erased strand allocates); the session's guard covers it.
@@ -111,7 +115,8 @@ class op_slot<void(Args...), Data> {
                     shared = ex == w.executor();
                 }
                 if (!shared) {
-                    other_work = std::make_unique<own_work>(std::move(ex));
+                    other_work = std::make_unique<own_work>(
+                        net::prefer(std::move(ex), net::execution::outstanding_work.tracked));
                 }
             }
             w.add();
