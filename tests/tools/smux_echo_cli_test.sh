@@ -24,7 +24,8 @@ start_server() {
   line=$(head -n 1 "$work/server.out")
   [[ "$line" =~ ^\{\"listening\":\"127\.0\.0\.1:([0-9]+)\",\"pid\":([0-9]+)\}$ ]] ||
     fail "listening line: '$line'"
-  [ "${BASH_REMATCH[2]}" = "$server_pid" ] || fail "pid in the listening line"
+  [ "${BASH_REMATCH[2]}" = "$server_pid" ] ||
+    fail "pid in the listening line: '$line', started as $server_pid ($(ps -o pid=,args= -p "${BASH_REMATCH[2]}" 2>&1))"
   address="127.0.0.1:${BASH_REMATCH[1]}"
 }
 
