@@ -8,6 +8,14 @@ if grep -rnE '#include *[<"](asio|boost/asio)' include/smux/core src/core; then
   exit 1
 fi
 
+# The sans-I/O KCP layer too (top level only: include/smux/kcp/asio and src/kcp/asio are
+# its Asio front end).
+kcp_files=$(find include/smux/kcp src/kcp -maxdepth 1 -type f \( -name '*.hpp' -o -name '*.cpp' \) 2>/dev/null || true)
+if [ -n "$kcp_files" ] && grep -nE '#include *[<"](asio|boost/asio)|smux/detail/asio_compat' $kcp_files; then
+  echo "the sans-I/O KCP layer (include/smux/kcp, src/kcp) must not include Asio" >&2
+  exit 1
+fi
+
 files=$(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find include src tests examples tools bench fuzz -name '*.[ch]pp')
 bad=""
 for f in $files; do

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(frame_decode session_recv session_actions)
+[ ${#targets[@]} -eq 0 ] && targets=(frame_decode session_recv session_actions
+                                     kcp_engine_input kcp_fec_decode kcp_packet)
 
 scripts/install-deps.sh
 cmake --preset fuzz >/dev/null

@@ -95,9 +95,10 @@ class smux_condition_category final : public std::error_category {
 
   private:
     static bool ends_a_connection(std::error_code const& code) noexcept {
-        // A TLS error (Asio's OpenSSL and stream categories) always ends the connection.
+        // A TLS error (Asio's OpenSSL and stream categories) always ends the connection, as
+        // does a broken compressed stream under it (smux::kcp's snappy framing).
         std::string_view const name = code.category().name();
-        if (name == "asio.ssl" || name == "asio.ssl.stream") {
+        if (name == "asio.ssl" || name == "asio.ssl.stream" || name == "smux.kcp.snappy") {
             return true;
         }
         // errno values: Asio's own system category maps to no generic condition, so the

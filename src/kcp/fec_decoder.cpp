@@ -80,15 +80,11 @@ std::span<std::span<std::byte const> const> fec_decoder::decode(std::span<std::b
     auto const at = insert(shard, data, now_ms);
     if (!at) {
         ++counters_.duplicates;
+        evict_over_limit();  // the retune above may have lowered the limit
         return {};
     }
     try_group(*at);
-
-    if (queue_.size() > queue_limit_) {  // kcp-go drops one; after a retune more may be over
-        std::size_t const over = queue_.size() - queue_limit_;
-        counters_.evicted += over;
-        drop_front(over);
-    }
+    evict_over_limit();
     // The queue is sorted by seqid, not by arrival: as kcp-go, expire only from the front.
     std::size_t expired = 0;
     while (expired < queue_.size() &&
@@ -98,6 +94,14 @@ std::span<std::span<std::byte const> const> fec_decoder::decode(std::span<std::b
     counters_.expired += expired;
     drop_front(expired);
     return out_;
+}
+
+void fec_decoder::evict_over_limit() {
+    if (queue_.size() > queue_limit_) {  // kcp-go drops one; after a retune more may be over
+        std::size_t const over = queue_.size() - queue_limit_;
+        counters_.evicted += over;
+        drop_front(over);
+    }
 }
 
 void fec_decoder::autotune(bool data, std::uint32_t seqid) {

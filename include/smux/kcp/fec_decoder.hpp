@@ -83,6 +83,7 @@ class fec_decoder {
 
     void use(reed_solomon codec);
     void autotune(bool data, std::uint32_t seqid);
+    void evict_over_limit();
     [[nodiscard]] std::optional<std::size_t> insert(std::span<std::byte const> shard, bool data,
                                                     std::uint32_t now_ms);
     void try_group(std::size_t index);
