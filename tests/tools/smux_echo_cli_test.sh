@@ -15,6 +15,9 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 start_server() {
+  # The previous server's line must not be taken for this one's: the shell may test the file
+  # before the new process has opened (and truncated) it.
+  rm -f "$work/server.out" "$work/server.err"
   "$echo_bin" server --listen 127.0.0.1:0 "$@" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   for _ in $(seq 1200); do  # at most 60 s: a sanitized build on a loaded machine starts slowly
