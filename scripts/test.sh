@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up this machine, then builds and runs the whole test suite: the source checks; the
 # release build's tests with g++ 12 (engine, Asio front end, fuzz corpus replay, packaging, Go
-# interop); the same suite built with clang 14 under AddressSanitizer + UBSan, and with g++
-# under ThreadSanitizer; each libFuzzer target for a short bounded time; and the benchmark
+# interop); the same suite built with clang 14 under AddressSanitizer + UBSan; the tests that
+# run smux on more than one thread built with g++ under ThreadSanitizer (a single-threaded
+# test cannot race); each libFuzzer target for a short bounded time; and the benchmark
 # contract's smoke run (every pairing and mode once, for correctness, not speed).
-# Both compilers build and test everything: g++ in release and TSan, clang in ASan (the
-# presets `clang` and `asan-gcc` give the other pairings by hand).
+# Both compilers build and test everything: g++ in release, clang in ASan (the presets
+# `clang` and `asan-gcc` give the other pairings by hand).
 # `--quick` runs the source checks and the release suite only.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,15 +24,19 @@ using smux::kcp::input_status;
 using smux::kcp::segment_header;
 using smux::kcp::segment_header_size;
 
-using namespace smux_wire;
-using smux::kcp::command;
-using smux::kcp::engine;
-using smux::kcp::engine_config;
-using smux::kcp::input_status;
-using smux::kcp::segment_header;
-using smux::kcp::segment_header_size;
-
 inline constexpr std::uint32_t conv = 0x01020304;
+
+/// The windows' bounds (engine.hpp): rcv_wnd out-of-order and rcv_wnd in-order segments,
+/// snd_wnd to send, 2 rcv_wnd pending ACKs, and the payload blocks those hold.
+inline void expect_bounded(engine const& e) {
+    auto const s = e.stats();
+    auto const& c = e.config();
+    EXPECT_LE(s.rcv_buf, c.rcv_wnd);
+    EXPECT_LE(s.rcv_queue, c.rcv_wnd);
+    EXPECT_LE(s.snd_queue + s.snd_buf, c.snd_wnd);
+    EXPECT_LE(s.pending_acks, 2U * c.rcv_wnd);
+    EXPECT_LE(s.pooled_blocks, c.snd_wnd + 2U * c.rcv_wnd + 1U);
+}
 
 /// Every datagram an engine sent, reserve included.
 struct capture {

@@ -20,18 +20,6 @@ engine_config small_windows() {
     return cfg;
 }
 
-/// The windows' bounds (engine.hpp): rcv_wnd out-of-order and rcv_wnd in-order segments,
-/// snd_wnd to send, 2 rcv_wnd pending ACKs.
-void expect_bounded(engine const& e) {
-    auto const s = e.stats();
-    auto const& c = e.config();
-    EXPECT_LE(s.rcv_buf, c.rcv_wnd);
-    EXPECT_LE(s.rcv_queue, c.rcv_wnd);
-    EXPECT_LE(s.snd_queue + s.snd_buf, c.snd_wnd);
-    EXPECT_LE(s.pending_acks, 2U * c.rcv_wnd);
-    EXPECT_LE(s.pooled_blocks, c.snd_wnd + 2U * c.rcv_wnd + 1U);
-}
-
 TEST(kcp_engine_hostile, short_datagram_is_refused_and_counted) {
     engine e(small_windows());
     capture out;

@@ -101,15 +101,7 @@ struct endpoint {
         }
     }
 
-    void check_bounds() const {
-        auto const s = e.stats();
-        auto const& c = e.config();
-        EXPECT_LE(s.rcv_buf, c.rcv_wnd);
-        EXPECT_LE(s.rcv_queue, c.rcv_wnd);
-        EXPECT_LE(s.snd_queue + s.snd_buf, c.snd_wnd);
-        EXPECT_LE(s.pending_acks, 2U * c.rcv_wnd);
-        EXPECT_LE(s.pooled_blocks, c.snd_wnd + 2U * c.rcv_wnd + 1U);
-    }
+    void check_bounds() const { expect_bounded(e); }
 
     engine e;
     std::uint8_t wsalt;

@@ -27,7 +27,8 @@ conversation_io::conversation_io(strand_type strand, options const& opts, std::u
       opts_(opts),
       conv_(make_engine_config(opts, conv), std::move(crypt), opts.data_shards, opts.parity_shards),
       timer_(strand_),
-      last_input_(now_ms()) {}
+      last_input_(now_ms()),
+      parked_(executor_) {}
 
 conversation_io::~conversation_io() = default;
 

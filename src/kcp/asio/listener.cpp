@@ -41,6 +41,7 @@ listener_impl::listener_impl(net::any_io_executor ex, endpoint_type const& local
       crypt_(make_crypt(opts_)),
       socket_(strand_, local),
       counters_(std::make_unique<counters>()),
+      parked_(executor_),
       batch_(std::make_unique<receive_batch>()) {
     (void)make_engine_config(opts_, 0);  // refuse bad settings now, not per datagram
     socket_.non_blocking(true);

@@ -10,8 +10,8 @@
 #include <span>
 
 #include "smux/detail/asio_compat.hpp"
+#include "smux/detail/op_slot.hpp"
 #include "smux/error.hpp"
-#include "smux/kcp/asio/detail/parked_op.hpp"
 #include "smux/kcp/asio/detail/teardown.hpp"
 #include "smux/kcp/asio/options.hpp"
 #include "smux/kcp/conversation.hpp"
@@ -52,8 +52,9 @@ class conversation_io final : public std::enable_shared_from_this<conversation_i
         std::size_t count = 0;
         std::uint64_t serial = 0;
     };
-    using read_slot = parked_op<void(error_code, std::size_t), op_data<std::byte>>;
-    using write_slot = parked_op<void(error_code, std::size_t), op_data<std::byte const>>;
+    using read_slot = smux::detail::op_slot<void(error_code, std::size_t), op_data<std::byte>>;
+    using write_slot =
+        smux::detail::op_slot<void(error_code, std::size_t), op_data<std::byte const>>;
     enum class op_kind : std::uint8_t { read, write };
 
     conversation_io(strand_type strand, options const& opts, std::uint32_t conv,
@@ -72,6 +73,8 @@ class conversation_io final : public std::enable_shared_from_this<conversation_i
 
     [[nodiscard]] strand_type const& strand() const noexcept { return strand_; }
     [[nodiscard]] net::any_io_executor const& executor() const noexcept { return executor_; }
+    /// Strand only: the work the parked operations keep on the strand.
+    [[nodiscard]] smux::detail::parked_work& parked() noexcept { return parked_; }
     [[nodiscard]] std::uint32_t conv() const noexcept { return conv_.conv(); }
     /// Any thread: a number matching a cancellation request to its operation.
     std::uint64_t next_serial() noexcept { return serial_.fetch_add(1) + 1; }
@@ -123,6 +126,7 @@ class conversation_io final : public std::enable_shared_from_this<conversation_i
     std::uint32_t last_input_;
     std::atomic<std::uint64_t> serial_{0};
     std::optional<error_code> ended_;
+    smux::detail::parked_work parked_;  ///< before the slots: outlives their operations
     read_slot read_;
     write_slot write_;
 };

@@ -33,7 +33,7 @@ class listener_impl final : public std::enable_shared_from_this<listener_impl>,
                             public teardown_target {
   public:
     using endpoint_type = net::ip::udp::endpoint;
-    using accept_slot = parked_op<void(error_code, stream), accept_data>;
+    using accept_slot = smux::detail::op_slot<void(error_code, stream), accept_data>;
     /// kcp-go's acceptBacklog.
     static constexpr std::size_t backlog_limit = 128;
 
@@ -46,6 +46,8 @@ class listener_impl final : public std::enable_shared_from_this<listener_impl>,
 
     [[nodiscard]] conversation_io::strand_type const& strand() const noexcept { return strand_; }
     [[nodiscard]] net::any_io_executor const& executor() const noexcept { return executor_; }
+    /// Strand only: the work the parked accept keeps on the strand.
+    [[nodiscard]] smux::detail::parked_work& parked() noexcept { return parked_; }
     [[nodiscard]] endpoint_type local_endpoint() const { return socket_.local_endpoint(); }
     std::uint64_t next_serial() noexcept { return serial_.fetch_add(1) + 1; }
 
@@ -81,6 +83,7 @@ class listener_impl final : public std::enable_shared_from_this<listener_impl>,
     std::vector<std::shared_ptr<conversation_io>> touched_;  ///< to settle after a batch
     std::unique_ptr<counters> counters_;
     std::atomic<std::uint64_t> serial_{0};
+    smux::detail::parked_work parked_;  ///< before the slot: outlives its operation
     accept_slot accept_;
     bool closed_ = false;
     endpoint_type sender_;

@@ -32,7 +32,7 @@ struct initiate_accept {
                                                   stream(l->executor(), options{}));
                     return;
                 }
-                l->accept_op().emplace(std::move(h), l->executor());
+                l->accept_op().emplace(std::move(h), l->parked());
                 l->accept_op().data().serial = serial;
                 l->start_accept();
             });

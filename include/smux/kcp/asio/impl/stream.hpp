@@ -49,7 +49,7 @@ struct initiate_io {
                                               std::size_t{0});
                 return;
             }
-            op.emplace(std::move(h), c->executor());
+            op.emplace(std::move(h), c->parked());
             op.data().serial = serial;
             take_buffers(buffers, op.data());
             if (op.data().count == 0) {
