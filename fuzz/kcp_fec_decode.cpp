@@ -15,8 +15,8 @@ namespace {
 using smux::fuzz::kcp_check;
 namespace kcp = smux::kcp;
 
-/// (3·256 + 1 + 128) shards of fec_max_datagram_size bytes, the decoder's documented ceiling.
-constexpr std::size_t max_storage = (3 * 256 + 1 + 128) * kcp::fec_max_datagram_size;
+/// (3·256 + 1 + 128) shards of mtu_limit bytes, the decoder's documented ceiling.
+constexpr std::size_t max_storage = (3 * 256 + 1 + 128) * kcp::mtu_limit;
 
 void check_after(kcp::fec_decoder const& dec, std::span<std::span<std::byte const> const> rebuilt) {
     kcp_check(dec.queued() <= dec.queue_limit(), "queue above its limit");
@@ -27,7 +27,7 @@ void check_after(kcp::fec_decoder const& dec, std::span<std::span<std::byte cons
     kcp_check(dec.storage_bytes() <= max_storage, "storage above its bound");
     kcp_check(rebuilt.size() <= dec.data_shards(), "more rebuilt shards than data shards");
     for (auto const r : rebuilt) {
-        kcp_check(r.size() + kcp::fec_data_header_size <= kcp::fec_max_datagram_size,
+        kcp_check(r.size() + kcp::fec_data_header_size <= kcp::mtu_limit,
                   "rebuilt shard larger than a datagram");
     }
 }

@@ -78,7 +78,7 @@ reed_solomon::reed_solomon(std::size_t data, std::size_t parity)
 
 void reed_solomon::encode(std::span<std::byte const* const> data,
                           std::span<std::byte* const> parity, std::size_t length) {
-    if (data.size() != data_ || parity.size() != parity_ || length > fec_max_datagram_size) {
+    if (data.size() != data_ || parity.size() != parity_ || length > mtu_limit) {
         throw std::invalid_argument("smux::kcp::reed_solomon::encode: wrong shard count or size");
     }
     std::transform(data.begin(), data.end(), inputs_.begin(), as_uchar);
@@ -89,8 +89,7 @@ void reed_solomon::encode(std::span<std::byte const* const> data,
 
 bool reed_solomon::reconstruct_data(std::span<std::byte const* const> shards,
                                     std::span<std::byte* const> rebuilt, std::size_t length) {
-    if (shards.size() != data_ + parity_ || rebuilt.size() != data_ ||
-        length > fec_max_datagram_size) {
+    if (shards.size() != data_ + parity_ || rebuilt.size() != data_ || length > mtu_limit) {
         throw std::invalid_argument("smux::kcp::reed_solomon: wrong shard count or size");
     }
     // As klauspost: the inputs are the first d present shards in row order, that is every

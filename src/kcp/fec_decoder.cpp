@@ -1,6 +1,6 @@
 // kcp-go's fecDecoder (KCP.md §3): the sorted shard queue, group release and recovery, the
 // limit and the expiry, and retuning from the flag pattern. Shard bytes live in fixed slots
-// of fec_max_datagram_size, so zero padding for the code happens in place.
+// of mtu_limit, so zero padding for the code happens in place.
 
 #include "smux/kcp/fec_decoder.hpp"
 
@@ -27,7 +27,7 @@ reed_solomon starting_codec(std::size_t data, std::size_t parity) {
 }
 
 bool well_formed(std::optional<fec_header> const& h, std::size_t length) noexcept {
-    if (!h || length < fec_data_header_size || length > fec_max_datagram_size) {
+    if (!h || length < fec_data_header_size || length > mtu_limit) {
         return false;
     }
     // kcp-go's sender writes size = length - 6; a data shard claiming more, or less than
@@ -52,8 +52,8 @@ void fec_decoder::use(reed_solomon codec) {
     // that decoding allocates nothing later.
     queue_.reserve(queue_limit_ + 1);
     free_.reserve(queue_limit_ + 1);
-    store_.reserve((queue_limit_ + 1) * fec_max_datagram_size);
-    rebuilt_store_.resize(std::min(d, p) * fec_max_datagram_size);
+    store_.reserve((queue_limit_ + 1) * mtu_limit);
+    rebuilt_store_.resize(std::min(d, p) * mtu_limit);
     shards_.assign(group_, nullptr);
     rebuilt_.assign(d, nullptr);
     members_.reserve(group_);
@@ -61,7 +61,7 @@ void fec_decoder::use(reed_solomon codec) {
 }
 
 std::byte* fec_decoder::slot(std::size_t i) noexcept {
-    return store_.data() + i * fec_max_datagram_size;
+    return store_.data() + i * mtu_limit;
 }
 
 std::span<std::span<std::byte const> const> fec_decoder::decode(std::span<std::byte const> shard,
@@ -141,8 +141,8 @@ std::optional<std::size_t> fec_decoder::insert(std::span<std::byte const> shard,
     }
     std::uint16_t s = 0;
     if (free_.empty()) {
-        s = static_cast<std::uint16_t>(store_.size() / fec_max_datagram_size);
-        store_.resize(store_.size() + fec_max_datagram_size);
+        s = static_cast<std::uint16_t>(store_.size() / mtu_limit);
+        store_.resize(store_.size() + mtu_limit);
     } else {
         s = free_.back();
         free_.pop_back();
@@ -203,9 +203,8 @@ void fec_decoder::rebuild(std::size_t longest) {
     }
     std::size_t missing = 0;
     for (std::size_t i = 0; i < data_shards(); ++i) {
-        rebuilt_[i] = shards_[i] != nullptr
-                          ? nullptr
-                          : rebuilt_store_.data() + (missing++) * fec_max_datagram_size;
+        rebuilt_[i] =
+            shards_[i] != nullptr ? nullptr : rebuilt_store_.data() + (missing++) * mtu_limit;
     }
     if (missing == 0) {
         return;

@@ -32,7 +32,7 @@ std::optional<fec_encoder> fec_encoder::create(std::size_t data, std::size_t par
     if (!codec) {
         return std::nullopt;
     }
-    if (header_offset + fec_data_header_size > fec_max_datagram_size) {
+    if (header_offset + fec_data_header_size > mtu_limit) {
         throw std::invalid_argument("smux::kcp::fec_encoder: header offset past the datagram");
     }
     if (first_seqid % (data + parity) != 0 || first_seqid >= wrap_point(data + parity)) {
@@ -46,19 +46,19 @@ fec_encoder::fec_encoder(reed_solomon codec, std::size_t header_offset, std::uin
       header_offset_(header_offset),
       wrap_(wrap_point(codec_.data_shards() + codec_.parity_shards())),
       next_(first_seqid),
-      slots_((codec_.data_shards() + codec_.parity_shards()) * fec_max_datagram_size),
+      slots_((codec_.data_shards() + codec_.parity_shards()) * mtu_limit),
       lengths_(codec_.data_shards()),
       data_in_(codec_.data_shards()),
       parity_out_(codec_.parity_shards()),
       parity_datagrams_(codec_.parity_shards()) {}
 
 std::span<std::byte> fec_encoder::slot(std::size_t i) noexcept {
-    return std::span(slots_).subspan(i * fec_max_datagram_size, fec_max_datagram_size);
+    return std::span(slots_).subspan(i * mtu_limit, mtu_limit);
 }
 
 std::span<std::span<std::byte> const> fec_encoder::encode(std::span<std::byte> datagram) {
     std::size_t const size_at = header_offset_ + fec_header_size;
-    if (datagram.size() < size_at + 2 || datagram.size() > fec_max_datagram_size) {
+    if (datagram.size() < size_at + 2 || datagram.size() > mtu_limit) {
         throw std::length_error("smux::kcp::fec_encoder: datagram too short or too long");
     }
     write_header(datagram.data() + header_offset_, next_++, fec_flag_data);

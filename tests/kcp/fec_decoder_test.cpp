@@ -348,7 +348,7 @@ void stamp(bytes& b, std::uint32_t seqid, bool data, bool fit) {
 TEST(kcp_fec_decoder, floods_of_hostile_shards_stay_within_bounds) {
     std::mt19937 rng(99);
     fec_decoder dec(10, 3);
-    std::size_t const bound = (3 * 256 + 1 + 128) * smux::kcp::fec_max_datagram_size;
+    std::size_t const bound = (3 * 256 + 1 + 128) * smux::kcp::mtu_limit;
     std::uint32_t seq = 0;
     for (int i = 0; i < 100000; ++i) {
         // Runs of consecutive seqids with random flags keep autotuning busy; jumps and random
@@ -362,7 +362,7 @@ TEST(kcp_fec_decoder, floods_of_hostile_shards_stay_within_bounds) {
         }
         stamp(b, seq, data, rng() % 2 == 0);
         for (auto const r : dec.decode(b, static_cast<std::uint32_t>(i * 7))) {
-            ASSERT_LE(r.size(), smux::kcp::fec_max_datagram_size - 8);
+            ASSERT_LE(r.size(), smux::kcp::mtu_limit - 8);
         }
         ASSERT_LE(dec.queued(), dec.queue_limit());
         ASSERT_LE(dec.storage_bytes(), bound);

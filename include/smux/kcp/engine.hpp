@@ -13,12 +13,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "smux/kcp/mtu.hpp"
 #include "smux/kcp/segment.hpp"
 
 namespace smux::kcp {
 
-/// The largest datagram kcp-go reads or writes (its `mtuLimit`).
-inline constexpr std::size_t mtu_limit = 1500;
 /// The largest segment payload a datagram of `mtu_limit` bytes can carry.
 inline constexpr std::size_t max_segment_payload = mtu_limit - segment_header_size;
 

@@ -7,12 +7,12 @@
 #include <span>
 #include <vector>
 
+#include "smux/kcp/mtu.hpp"
+
 /** The Reed-Solomon code of kcp-go's FEC layer (KCP.md §3): klauspost/reedsolomon's default
     matrix, so that parity made here repairs kcp-go's groups and the other way round. */
 namespace smux::kcp {
 
-/// kcp-go's mtuLimit: no datagram it sends or reads is longer, parity datagrams included.
-inline constexpr std::size_t fec_max_datagram_size = 1500;
 /// klauspost/reedsolomon refuses more data + parity shards (and kcp-go then sends without FEC).
 inline constexpr std::size_t fec_max_total_shards = 256;
 
@@ -38,7 +38,7 @@ class reed_solomon {
 
     /** Writes the parity shards: `parity[j][k]` = XOR over i of M[d+j][i]·`data[i][k]`, for k
         below `length`. Precondition: d data and p parity pointers, each to `length` bytes,
-        `length` ≤ fec_max_datagram_size. */
+        `length` ≤ mtu_limit. */
     void encode(std::span<std::byte const* const> data, std::span<std::byte* const> parity,
                 std::size_t length);
 

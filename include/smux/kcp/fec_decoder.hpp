@@ -40,7 +40,7 @@ struct fec_decoder_counters {
     60 s. A group whose d data shards all arrived is released; a group with d shards of any
     kind has its missing data shards rebuilt and is released. When a shard's flag contradicts
     its seqid's position, d and p are re-estimated from recent flags (fec_autotune). Memory
-    stays below (3·(d+p) + 1 + min(d, p)) × fec_max_datagram_size bytes of shard storage
+    stays below (3·(d+p) + 1 + min(d, p)) × mtu_limit bytes of shard storage
     for the largest parameters seen (so never above (3·256 + 1 + 128) × 1500 bytes); after the queue
    and the rebuilt shards reached their largest size, `decode` allocates nothing. Not thread-safe.
  */
@@ -56,7 +56,7 @@ class fec_decoder {
         passed 2 ≤ size ≤ shard length) of the data shards it let the decoder rebuild, in data
         order. The views stay valid until the next call. Dropped as malformed, and counted: a
         shard without the 0x00f1/0x00f2 flag, shorter than 8 bytes, longer than
-        fec_max_datagram_size, or a data shard whose size field is below 2 or runs past it. */
+        mtu_limit, or a data shard whose size field is below 2 or runs past it. */
     [[nodiscard]] std::span<std::span<std::byte const> const> decode(
         std::span<std::byte const> shard, std::uint32_t now_ms);
 
@@ -99,7 +99,7 @@ class fec_decoder {
     fec_decoder_counters counters_;
 
     std::vector<queued_shard> queue_;       ///< sorted by seqid
-    std::vector<std::byte> store_;          ///< shard bytes, fec_max_datagram_size per slot
+    std::vector<std::byte> store_;          ///< shard bytes, mtu_limit per slot
     std::vector<std::uint16_t> free_;       ///< unused slots of store_
     std::vector<std::byte> rebuilt_store_;  ///< min(d, p) rebuilt shards
 

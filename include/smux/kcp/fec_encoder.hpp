@@ -34,7 +34,7 @@ class fec_encoder {
         caller's crypt header, and its FEC header written; the caller may modify it in place
         (nonce, CRC, encryption). The views stay valid until the next `encode`.
         @throws std::length_error when `datagram` is shorter than header_offset + 8 bytes or
-        longer than fec_max_datagram_size. */
+        longer than mtu_limit. */
     [[nodiscard]] std::span<std::span<std::byte> const> encode(std::span<std::byte> datagram);
 
     [[nodiscard]] std::size_t data_shards() const noexcept { return codec_.data_shards(); }
@@ -58,7 +58,7 @@ class fec_encoder {
     std::size_t collected_ = 0;  ///< data shards of the current group so far
     std::size_t longest_ = 0;    ///< longest datagram of the current group
 
-    /// d+p datagram-shaped slots of fec_max_datagram_size bytes: copies of the group's data
+    /// d+p datagram-shaped slots of mtu_limit bytes: copies of the group's data
     /// datagrams, then the parity datagrams handed out.
     std::vector<std::byte> slots_;
     std::vector<std::size_t> lengths_;  ///< of the data slots

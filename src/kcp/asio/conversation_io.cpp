@@ -59,6 +59,12 @@ void conversation_io::send_out(std::span<std::byte> datagram) {
     }
 }
 
+void conversation_io::flush_out() noexcept {
+    if (link_) {
+        link_->flush();
+    }
+}
+
 void conversation_io::on_datagram(std::span<std::byte> datagram) {
     if (ended_) {
         return;
@@ -83,6 +89,7 @@ void conversation_io::settle() {
     }
     complete_read_if_ready();
     complete_write_if_ready();
+    flush_out();  // the acks and resends of the input or timer that led here
     arm_timer(now_ms());
 }
 
@@ -137,6 +144,7 @@ void conversation_io::complete_write_if_ready() {
         return;  // stays parked: a write never completes empty without an error
     }
     conv_.flush(now, [this](std::span<std::byte> d) { send_out(d); });
+    flush_out();
     write_.complete(error_code{}, n);
 }
 
@@ -181,6 +189,7 @@ void conversation_io::end(error_code why, bool flush_first) {
     if (flush_first) {
         conv_.flush(now_ms(), [this](std::span<std::byte> d) { send_out(d); });
     }
+    flush_out();  // before the link is detached: what this turn queued still goes out
     ended_ = why;
     ++timer_generation_;
     timer_.cancel();

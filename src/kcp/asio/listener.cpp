@@ -3,6 +3,7 @@
 #include "smux/kcp/asio/listener.hpp"
 
 #include "receive_batch.hpp"
+#include "send_batch.hpp"
 
 namespace smux::kcp {
 
@@ -22,6 +23,7 @@ class listener_link final : public datagram_link {
     void send(std::span<std::byte const> datagram) override {
         l_->send_to(datagram, remote_, *owner_);
     }
+    void flush() noexcept override { l_->flush_sends(); }
     void detach() noexcept override { l_->forget(remote_, owner_); }
 
   private:
@@ -42,7 +44,8 @@ listener_impl::listener_impl(net::any_io_executor ex, endpoint_type const& local
       socket_(strand_, local),
       counters_(std::make_unique<counters>()),
       parked_(executor_),
-      batch_(std::make_unique<receive_batch>()) {
+      batch_(std::make_unique<receive_batch>()),
+      sends_(std::make_unique<send_batch>()) {
     (void)make_engine_config(opts_, 0);  // refuse bad settings now, not per datagram
     socket_.non_blocking(true);
     if (opts_.socket_buffer > 0) {
@@ -169,11 +172,14 @@ void listener_impl::cancel_accept(std::uint64_t serial) {
 
 void listener_impl::send_to(std::span<std::byte const> datagram, endpoint_type const& to,
                             conversation_io& from) {
-    error_code ec;  // non-blocking: a full buffer drops it, KCP resends
-    socket_.send_to(net::buffer(datagram.data(), datagram.size()), to, 0, ec);
-    if (ec) {
-        ++from.links().send_dropped;
+    if (sends_->full()) {
+        sends_->flush(socket_);
     }
+    sends_->add(datagram, &to, from.links().send_dropped);
+}
+
+void listener_impl::flush_sends() noexcept {
+    sends_->flush(socket_);
 }
 
 // Called from inside c->end(): c must outlive that call, so the table's reference is

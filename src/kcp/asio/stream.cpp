@@ -3,6 +3,7 @@
 #include "smux/kcp/asio/stream.hpp"
 
 #include "receive_batch.hpp"
+#include "send_batch.hpp"
 #include "smux/kcp/nonce.hpp"
 
 namespace smux::kcp {
@@ -30,12 +31,13 @@ class client_link final : public datagram_link {
     void start(std::shared_ptr<conversation_io> c) { receive(std::move(c)); }
 
     void send(std::span<std::byte const> datagram) override {
-        error_code ec;  // non-blocking: a full buffer drops it, KCP resends
-        socket_.send(net::buffer(datagram.data(), datagram.size()), 0, ec);
-        if (ec) {
-            ++owner_->links().send_dropped;
+        if (sends_.full()) {
+            sends_.flush(socket_);
         }
+        sends_.add(datagram, nullptr, owner_->links().send_dropped);
     }
+
+    void flush() noexcept override { sends_.flush(socket_); }
 
     void detach() noexcept override {
         error_code ignored;
@@ -88,6 +90,7 @@ class client_link final : public datagram_link {
     conversation_io* owner_ = nullptr;
     std::array<std::byte, mtu_limit> buffer_{};  ///< kcp-go reads at most 1500 bytes
     receive_batch batch_;
+    send_batch sends_;
 };
 
 }  // namespace detail

@@ -25,8 +25,11 @@ using smux::error_code;
 class datagram_link {
   public:
     virtual ~datagram_link() = default;
-    /// Sends one datagram now or drops it (a full socket buffer: KCP resends).
+    /// Queues one datagram for `flush` (which may also run now, when the queue is full).
     virtual void send(std::span<std::byte const> datagram) = 0;
+    /// Sends what is queued, or drops it (a full socket buffer: KCP resends). The conversation
+    /// calls it before it leaves the strand after producing output.
+    virtual void flush() noexcept = 0;
     /// The conversation ended: close the socket, or leave the listener.
     virtual void detach() noexcept = 0;
 };
@@ -113,6 +116,7 @@ class conversation_io final : public std::enable_shared_from_this<conversation_i
     void arm_timer(std::uint32_t now);
     void on_timer(std::uint64_t generation);
     void send_out(std::span<std::byte> datagram);
+    void flush_out() noexcept;
 
     strand_type strand_;
     net::any_io_executor executor_;  ///< strand_, type-erased once

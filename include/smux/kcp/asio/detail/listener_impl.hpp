@@ -21,6 +21,7 @@ struct listener_stats;
 namespace smux::kcp::detail {
 
 class receive_batch;
+class send_batch;
 
 struct accept_data {
     std::uint64_t serial = 0;
@@ -60,8 +61,10 @@ class listener_impl final : public std::enable_shared_from_this<listener_impl>,
     [[nodiscard]] listener_stats stats() const;
 
     // ---- for the conversations' links (strand)
+    /// Queues a datagram; `flush_sends` sends every conversation's queued datagrams at once.
     void send_to(std::span<std::byte const> datagram, endpoint_type const& to,
                  conversation_io& from);
+    void flush_sends() noexcept;
     /// `c` ended: it leaves the table (if it is still the one for `remote`) and the backlog.
     void forget(endpoint_type const& remote, conversation_io const* c);
 
@@ -89,6 +92,7 @@ class listener_impl final : public std::enable_shared_from_this<listener_impl>,
     endpoint_type sender_;
     std::array<std::byte, mtu_limit> buffer_{};
     std::unique_ptr<receive_batch> batch_;
+    std::unique_ptr<send_batch> sends_;
 };
 
 /// An accept's cancellation: forwarded to the strand, applied if still parked.
