@@ -260,7 +260,7 @@ int run_client(client_options const& opts) {
         }
         dog.drain(ioc, std::chrono::milliseconds(1000));
     });
-    run_spinning(ioc, default_spin);
+    run_loop(ioc, std::chrono::microseconds(opts.spin_us));
     dog.stop();
     return status;
 }

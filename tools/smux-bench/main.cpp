@@ -6,6 +6,7 @@
 //   smux-bench server --listen HOST:PORT [--version 1|2] [--raw]
 //   smux-bench client --connect HOST:PORT --mode MODE [--version 1|2] [--raw]
 //                     [--streams N] [--bytes B] [--size S] [--duration SEC] [--conns C]
+//   beyond the contract, both: [--window-autotune] [--spin-us N (default 0: plain run())]
 //
 // Threads: the server runs on one thread (one io_context: acceptor, sessions, stream
 // handlers). The client runs its sessions and streams on one io_context thread, plus a

@@ -8,7 +8,11 @@
 
 namespace smux_bench {
 
-void run_spinning(asio::io_context& ioc, std::chrono::microseconds spin) {
+void run_loop(asio::io_context& ioc, std::chrono::microseconds spin) {
+    if (spin.count() == 0) {
+        ioc.run();
+        return;
+    }
     auto last_work = bench_clock::now();
     for (;;) {
         if (ioc.poll() > 0) {

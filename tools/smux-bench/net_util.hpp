@@ -22,13 +22,12 @@ using bench_clock = std::chrono::steady_clock;
 /// Completion token of every awaited operation: errors come back as values, never thrown.
 inline constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
-/** Runs `ioc` like run(), but after the last handler it keeps polling for up to `spin` before
-    blocking. A request/response partner on another CPU usually answers within microseconds,
-    and waking a thread from an idle CPU costs far more than that (the Go runtime spins
-    likewise before parking its threads). The CPU time this costs shows in the result line. */
-void run_spinning(asio::io_context& ioc, std::chrono::microseconds spin);
-
-inline constexpr std::chrono::microseconds default_spin{50};
+/** Runs `ioc`: plain run() when `spin` is zero (the default: what a user's program does);
+    otherwise, after the last handler, it keeps polling for up to `spin` before blocking (an
+    opt-in: a request/response partner on another CPU often answers within microseconds, and
+    waking a thread from an idle CPU costs more than that). Spinning's CPU time shows in the
+    result line. */
+void run_loop(asio::io_context& ioc, std::chrono::microseconds spin);
 
 /// Splits "HOST:PORT" or "[V6HOST]:PORT"; throws std::invalid_argument.
 struct host_port {

@@ -27,6 +27,10 @@ constexpr char const* client_threads =
     "only sleeps until the give-up time (120 s + 2 x duration + bulk bytes at 10 MB/s) and then "
     "prints a failure line.";
 
+constexpr char const* spin_help =
+    "beyond the contract: after the last handler, keep polling the event loop for this many "
+    "microseconds before blocking (0: plain io_context::run(), what a program does)";
+
 constexpr char const* modes_help =
     "bulk-up (SINK), bulk-down (SOURCE), rpc (ECHO), open (OPEN), idle (IDLE)";
 
@@ -116,6 +120,9 @@ command_line parse_command_line(int argc, char const* const* argv) {
     server->add_flag("--window-autotune", so.window_autotune,
                      "beyond the contract: grow v2 stream windows while readers keep up "
                      "(smux config stream_window_autotune)");
+    server->add_option("--spin-us", so.spin_us, spin_help)
+        ->check(CLI::Range(0, 1'000'000))
+        ->capture_default_str();
 
     auto& co = out.client;
     auto* client = app.add_subcommand("client", "run one measurement; prints one JSON line");
@@ -128,6 +135,9 @@ command_line parse_command_line(int argc, char const* const* argv) {
     client->add_flag("--window-autotune", co.window_autotune,
                      "beyond the contract: grow v2 stream windows while readers keep up "
                      "(smux config stream_window_autotune)");
+    client->add_option("--spin-us", co.spin_us, spin_help)
+        ->check(CLI::Range(0, 1'000'000))
+        ->capture_default_str();
     client
         ->add_option("--streams", co.streams,
                      "parallel streams (bulk, rpc), openers (open), held streams (idle)")

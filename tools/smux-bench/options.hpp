@@ -14,6 +14,7 @@ struct server_options {
     int version = 1;
     bool raw = false;
     bool window_autotune = false;  ///< not in the contract: smux config stream_window_autotune
+    int spin_us = 0;  ///< not in the contract: busy-poll before blocking (0: plain run())
 };
 
 enum class bench_mode { bulk_up, bulk_down, rpc, open, idle };
@@ -26,6 +27,7 @@ struct client_options {
     int version = 1;
     bool raw = false;
     bool window_autotune = false;  ///< not in the contract: smux config stream_window_autotune
+    int spin_us = 0;  ///< not in the contract: busy-poll before blocking (0: plain run())
     int streams = 1;
     std::int64_t bytes = 268'435'456;  ///< bulk: per stream; 0 in other modes
     int size = 0;                      ///< rpc: message size; bulk: bytes per call; else 0

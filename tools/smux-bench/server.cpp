@@ -353,7 +353,7 @@ int run_server(server_options const& opts) {
               << R"(,"pid":)" << ::getpid() << "}" << std::endl;
 
     asio::co_spawn(ioc, accept_loop(acceptor, state), log_failure);
-    run_spinning(ioc, default_spin);
+    run_loop(ioc, std::chrono::microseconds(opts.spin_us));
     return 0;
 }
 
