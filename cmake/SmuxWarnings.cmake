@@ -1,5 +1,7 @@
-# Warnings for the project's own targets only (never global flags).
+# Warnings for the project's own targets only (never global flags), and Asio's deprecated
+# names hidden from the project's code (not from its consumers': smux::asio does not set it).
 function(smux_set_warnings target)
+  target_compile_definitions(${target} PRIVATE ASIO_NO_DEPRECATED)
   if(MSVC)
     target_compile_options(${target} PRIVATE /W4)
   else()

@@ -20,8 +20,10 @@ find_package(Threads REQUIRED)
 add_library(smux::asio INTERFACE IMPORTED GLOBAL)
 target_include_directories(smux::asio INTERFACE "${SMUX_ASIO_INCLUDE_DIR}")
 # clang with libstdc++: Asio 1.22 only enables coroutines when it finds the libc++ header
-# <experimental/coroutine>; libstdc++'s <coroutine> works, so say so.
+# <experimental/coroutine>; libstdc++'s <coroutine> works, so say so. ASIO_NO_DEPRECATED is
+# not imposed on consumers (their code may use io_service and other old names); the
+# project's own targets set it privately (SmuxWarnings.cmake).
 target_compile_definitions(smux::asio INTERFACE
-  ASIO_STANDALONE ASIO_NO_DEPRECATED
+  ASIO_STANDALONE
   $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1;ASIO_HAS_STD_COROUTINE=1>)
 target_link_libraries(smux::asio INTERFACE Threads::Threads)

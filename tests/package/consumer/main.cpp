@@ -1,7 +1,9 @@
 // Echoes one message through a smux session over a socketpair; exits 0 when it came back.
+// Built by tests/package/run.sh against an installed smux and through FetchContent.
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/io_service.hpp>
 #include <asio/local/connect_pair.hpp>
 #include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
@@ -10,7 +12,8 @@
 #include <string>
 
 int main() {
-    asio::io_context ioc;
+    // Asio's deprecated name on purpose: smux keeps ASIO_NO_DEPRECATED to its own targets.
+    asio::io_service ioc;
     asio::local::stream_protocol::socket a(ioc), b(ioc);
     asio::local::connect_pair(a, b);
     smux::local_session client(smux::role::client, std::move(a));
