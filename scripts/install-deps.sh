@@ -4,9 +4,10 @@ set -euo pipefail
 
 packages=(
   cmake g++ clang clang-format libclang-rt-14-dev
-  libasio-dev libcli11-dev libssl-dev zlib1g-dev libsodium-dev libisal-dev libsnappy-dev pkg-config
+  libasio-dev libcli11-dev nlohmann-json3-dev libssl-dev zlib1g-dev libsodium-dev libisal-dev libsnappy-dev pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-go golang-github-xtaci-smux-dev golang-github-xtaci-kcp-dev golang-github-golang-snappy-dev
+  kcptun
   python3 python3-matplotlib
 )
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs fec_trace_test.go inside a scratch copy of Debian's kcp-go 5.6.1: the trace needs kcp-go's
 # unexported fecEncoder and fecDecoder, which only code in package kcp can reach. Its output is
-# pasted into tests/kcp/fec_trace_test.cpp. Nothing outside the scratch directory is changed.
+# pasted into tests/kcp/fec_trace_test.cpp (check.sh, a ctest, compares the two). Nothing outside
+# the scratch directory is changed.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
