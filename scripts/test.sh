@@ -39,5 +39,6 @@ if [ "$quick" -eq 0 ]; then
   # 6 targets x 15 s: the 90 s the 3 smux targets had at 30 s each.
   stage fuzz scripts/fuzz.sh "${SMUX_CI_FUZZ_SECONDS:-15}"
   stage "bench smoke" bench/compare.sh --smoke
+  stage "kcp bench smoke" bench/kcp/compare.sh --smoke
 fi
 echo "all tests passed in $SECONDS s" >&2

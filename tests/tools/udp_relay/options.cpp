@@ -92,6 +92,10 @@ std::optional<relay_options> parse_options(int argc, char** argv, int& exit_code
         ->capture_default_str();
     app.add_option("--max-clients", o.max_clients, "Most client endpoints served")
         ->capture_default_str();
+    app.add_option("--sockbuf", o.socket_buffer,
+                   "SO_RCVBUF and SO_SNDBUF of every socket, bytes (0: the system's; the kernel "
+                   "caps it at net.core.rmem_max / wmem_max)")
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
         o.listen = parse_endpoint(listen, "--listen");
@@ -103,6 +107,9 @@ std::optional<relay_options> parse_options(int argc, char** argv, int& exit_code
         apply(jitter, "--jitter", 0, 600'000, o, &impairment::jitter_ms);
         apply(reorder_ms, "--reorder-delay", 0, 600'000, o, &impairment::reorder_ms);
         apply(rate, "--rate", 0, 1e12, o, &impairment::rate);
+        if (o.socket_buffer < 0) {
+            throw usage_error("--sockbuf must not be negative");
+        }
         if (o.queue_limit < 1 || o.max_clients < 1) {
             throw usage_error("--queue-limit and --max-clients must be at least 1");
         }

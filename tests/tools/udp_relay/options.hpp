@@ -22,6 +22,9 @@ struct relay_options {
     std::size_t queue_limit = 10'000;    ///< datagrams held for delay, both directions
     std::size_t queue_bytes = 16 << 20;  ///< bytes held for delay, both directions
     std::size_t max_clients = 256;       ///< client endpoints given an upstream socket
+    /// SO_RCVBUF and SO_SNDBUF of every socket; 0 keeps the system's. A relay sharing a CPU
+    /// with a peer may be scheduled late: the default ~208 KiB then overflows under a burst.
+    int socket_buffer = 0;
 };
 
 /// Parses the command line; on --help or an error prints to stdout/stderr and returns

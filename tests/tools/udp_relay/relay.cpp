@@ -17,6 +17,15 @@ void write_direction(std::ostream& os, direction_stats const& s, std::size_t hel
        << held << '}';
 }
 
+/// --sockbuf; a size the kernel refuses or caps leaves what it allows.
+void set_buffers(udp::socket& s, int bytes) {
+    if (bytes > 0) {
+        asio::error_code ignored;
+        s.set_option(asio::socket_base::receive_buffer_size(bytes), ignored);
+        s.set_option(asio::socket_base::send_buffer_size(bytes), ignored);
+    }
+}
+
 }  // namespace
 
 relay::relay(asio::io_context& ioc, relay_options const& opts)
@@ -29,6 +38,7 @@ relay::relay(asio::io_context& ioc, relay_options const& opts)
       queue_(ioc, opts.queue_limit, opts.queue_bytes,
              [this](held_datagram& d) { send_now(d.direction, *d.socket, d.to, d.bytes); }) {
     listen_.non_blocking(true);
+    set_buffers(listen_, opts.socket_buffer);
 }
 
 udp::endpoint relay::local_endpoint() const {
@@ -107,6 +117,7 @@ relay::client* relay::client_for(udp::endpoint const& peer) {
     auto const family = opts_.upstream.protocol();
     auto c = std::make_unique<client>(client{peer, udp::socket(ioc_, udp::endpoint(family, 0))});
     c->upstream.non_blocking(true);
+    set_buffers(c->upstream, opts_.socket_buffer);
     auto* raw = c.get();
     clients_.emplace(peer, std::move(c));
     receive_from_upstream(*raw);

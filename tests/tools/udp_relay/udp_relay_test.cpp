@@ -245,9 +245,20 @@ TEST(UdpRelay, DelayQueueIsBounded) {
     relay.stop();
 }
 
+TEST(UdpRelay, RelaysWithLargerSocketBuffers) {
+    udp_socket server, client;
+    relay_process relay(server.port(), {"--sockbuf", "1048576"});
+    auto const seen = through(relay, client, server, 200);
+    EXPECT_EQ(seen.size(), 200U);
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+    relay.stop();
+}
+
 TEST(UdpRelay, RefusesBadFlags) {
-    for (auto const& flags : std::vector<std::vector<std::string>>{
-             {"--loss", "1.5"}, {"--jitter", "-1"}, {"--loss", "0.1,0.2,0.3"}}) {
+    for (auto const& flags : std::vector<std::vector<std::string>>{{"--loss", "1.5"},
+                                                                   {"--jitter", "-1"},
+                                                                   {"--loss", "0.1,0.2,0.3"},
+                                                                   {"--sockbuf", "-1"}}) {
         std::vector<std::string> argv{UDP_RELAY_PATH, "--upstream", "127.0.0.1:9"};
         argv.insert(argv.end(), flags.begin(), flags.end());
         smux_child::child_process child(argv, smux_child::child_process::stderr_mode::pipe);
