@@ -58,8 +58,7 @@ void session_state::deliver(stream_id id, rx_chunk const& in, std::size_t offset
     s->bytes_in += n;
     memory_.buffered(n);
     if (cfg_.version == 2) {
-        s->received_total += static_cast<std::uint32_t>(n);
-        if (static_cast<std::int32_t>(s->received_total - s->granted) > 0) {
+        if (static_cast<std::int32_t>(s->received_total() - s->granted) > 0) {
             fail(error::window_overrun);
             return;
         }

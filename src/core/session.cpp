@@ -54,19 +54,16 @@ void session_state::close(error_code ec) {
     // The batch being written is abandoned: no frame of it counts as sent. Its arena stays
     // allocated because the transport may still be reading it.
     batch_.clear();
-    for (auto it = streams_.begin(); it != streams_.end();) {
-        auto& s = it->second;
+    streams_.erase_if([this](detail::stream_record& s) {
         s.frames_in_flight = 0;
         end_write(s);
         s.syn_pending = s.upd_pending = false;
         s.want_readable = s.want_writable = false;
         if (s.closed) {
             --counters_.streams_open;
-            it = streams_.erase(it);
-        } else {
-            ++it;
         }
-    }
+        return s.closed;
+    });
     emit({.what = event::kind::closed, .ec = ec});
 }
 
@@ -183,8 +180,8 @@ void session::set_context(stream_id id, void* context) noexcept {
 }
 
 void* session::context(stream_id id) const noexcept {
-    auto it = s_->streams_.find(id);
-    return it == s_->streams_.end() || it->second.closed ? nullptr : it->second.context;
+    auto const* s = s_->streams_.find(id);
+    return s == nullptr || s->closed ? nullptr : s->context;
 }
 void session::shutdown_streams() {
     s_->shutdown_streams();

@@ -8,7 +8,6 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "event_queue.hpp"
@@ -18,6 +17,7 @@
 #include "send_batch.hpp"
 #include "smux/core/session.hpp"
 #include "stream_record.hpp"
+#include "stream_table.hpp"
 
 namespace smux::core {
 
@@ -79,7 +79,7 @@ class session_state {
     session_counters counters_;
 
     // streams
-    std::unordered_map<stream_id, detail::stream_record> streams_;
+    detail::stream_table streams_;
     std::deque<stream_id> backlog_;
     bool accept_waiting_ = false;
     stream_id last_id_;  ///< last id this side allocated (Go's nextStreamID)

@@ -30,17 +30,17 @@ struct write_cursor {
 struct stream_record {
     explicit stream_record(stream_id sid) noexcept : id(sid) {}
 
-    stream_id id;
+    stream_id const id;          ///< the key of the session's stream_table
+    std::uint32_t rx_bytes = 0;  ///< payload bytes in rx (within the session budget); here, it
+                                 ///< fills what would be padding after the id
     void* context = nullptr;
 
     // ---- receive side
     rx_queue rx;                   ///< payload not yet read, oldest first
-    std::uint32_t rx_bytes = 0;    ///< payload bytes in rx (within the session budget)
     std::uint32_t read_total = 0;  ///< v2: bytes the application took out (mod 2^32)
     /// v2: read_total when an update was last decided: the `consumed` of the UPD waiting to be
     /// sent, and the base of the bytes read since (read_total - upd_consumed)
     std::uint32_t upd_consumed = 0;
-    std::uint32_t received_total = 0;  ///< v2: payload bytes received (mod 2^32)
     /// v2: the most the peer was ever allowed to have sent: the initial window, then the
     /// largest consumed + window of the UPDs sent. More than this is a window overrun.
     std::uint32_t granted = initial_peer_window;
@@ -79,6 +79,10 @@ struct stream_record {
     [[nodiscard]] bool has_unframed_data() const noexcept {
         return write != nullptr && write->framed < write->accepted;
     }
+    /// v2: payload bytes received (mod 2^32), the count the peer's window applies to.
+    [[nodiscard]] std::uint32_t received_total() const noexcept {
+        return static_cast<std::uint32_t>(bytes_in);
+    }
     /// v2: payload bytes accepted for sending (mod 2^32): framed, or waiting in the write.
     [[nodiscard]] std::uint32_t sent() const noexcept {
         return sent_framed + (write != nullptr
@@ -89,6 +93,10 @@ struct stream_record {
         return has_unframed_data() || (fin_requested && !fin_framed);
     }
 };
+
+// Idle streams are counted in records: with the stream_table's next pointer, 144 B keeps a
+// record's node in glibc's 160 B size class on 64-bit targets.
+static_assert(sizeof(void*) != 8 || sizeof(stream_record) <= 144);
 
 using control_queue = intrusive_list<stream_record, &stream_record::ctrl_hook>;
 using data_queue = intrusive_list<stream_record, &stream_record::data_hook>;

@@ -11,18 +11,15 @@ namespace smux::core {
 using detail::stream_record;
 
 stream_record* session_state::find_live(stream_id id) noexcept {
-    auto it = streams_.find(id);
-    if (it == streams_.end() || it->second.closed) {
-        return nullptr;
-    }
-    return &it->second;
+    stream_record* s = streams_.find(id);
+    return s == nullptr || s->closed ? nullptr : s;
 }
 
 stream_record& session_state::create_stream(stream_id id) {
-    auto [it, inserted] = streams_.try_emplace(id, id);
-    it->second.window = static_cast<std::uint32_t>(cfg_.max_stream_buffer);
+    stream_record& s = streams_.emplace(id);
+    s.window = static_cast<std::uint32_t>(cfg_.max_stream_buffer);
     ++counters_.streams_open;
-    return it->second;
+    return s;
 }
 
 std::int32_t session_state::send_allowance(stream_record const& s) const noexcept {
@@ -63,9 +60,8 @@ std::optional<stream_id> session_state::accept_stream(error_code& ec) {
     while (!backlog_.empty()) {
         stream_id const sid = backlog_.front();
         backlog_.pop_front();
-        auto it = streams_.find(sid);
-        if (it != streams_.end() && it->second.in_backlog) {
-            it->second.in_backlog = false;
+        if (stream_record* s = streams_.find(sid); s != nullptr && s->in_backlog) {
+            s->in_backlog = false;
             return sid;
         }
     }
@@ -107,11 +103,11 @@ void session_state::credit(stream_record& s, std::size_t n) {
 }
 
 read_result session_state::read(stream_id id, std::span<std::span<std::byte> const> out) {
-    auto it = streams_.find(id);
-    if (it == streams_.end() || it->second.closed) {
+    stream_record* found = find_live(id);
+    if (found == nullptr) {
         return {.state = read_result::status::failed, .ec = make_error_code(error::stream_closed)};
     }
-    stream_record& s = it->second;
+    stream_record& s = *found;
     std::size_t copied = 0;
     for (std::span<std::byte> dst : out) {
         while (!dst.empty() && !s.rx.empty()) {
@@ -146,12 +142,12 @@ void session_state::trim_receive_queue(stream_record& s) noexcept {
 }
 
 take_result session_state::take(stream_id id, std::size_t max_bytes, std::span<rx_chunk> out) {
-    auto it = streams_.find(id);
-    if (it == streams_.end() || it->second.closed) {
+    stream_record* found = find_live(id);
+    if (found == nullptr) {
         return {.read = {.state = read_result::status::failed,
                          .ec = make_error_code(error::stream_closed)}};
     }
-    stream_record& s = it->second;
+    stream_record& s = *found;
     std::size_t taken = 0;
     std::size_t chunks = 0;
     while (chunks < out.size() && taken < max_bytes && !s.rx.empty()) {
@@ -198,11 +194,11 @@ void session_state::release(stream_id id, std::span<rx_chunk> chunks) {
 }
 
 read_result session_state::poll_read(stream_id id) {
-    auto it = streams_.find(id);
-    if (it == streams_.end() || it->second.closed) {
+    stream_record* s = find_live(id);
+    if (s == nullptr) {
         return {.state = read_result::status::failed, .ec = make_error_code(error::stream_closed)};
     }
-    return readiness(it->second);
+    return readiness(*s);
 }
 
 read_result session_state::readiness(stream_record& s) {
@@ -220,8 +216,8 @@ read_result session_state::readiness(stream_record& s) {
 }
 
 std::size_t session_state::readable_bytes(stream_id id) const noexcept {
-    auto it = streams_.find(id);
-    return it == streams_.end() ? 0 : it->second.rx_bytes;
+    stream_record const* s = streams_.find(id);
+    return s == nullptr ? 0 : s->rx_bytes;
 }
 
 namespace {
@@ -238,11 +234,11 @@ smux::stream_state state_of(stream_record const& s, bool session_alive) noexcept
 }  // namespace
 
 std::optional<smux::stream_stats> session_state::stream_stats(stream_id id) const noexcept {
-    auto it = streams_.find(id);
-    if (it == streams_.end() || it->second.closed) {
+    stream_record const* found = streams_.find(id);
+    if (found == nullptr || found->closed) {
         return std::nullopt;
     }
-    stream_record const& s = it->second;
+    stream_record const& s = *found;
     bool const v2 = cfg_.version >= 2;
     return smux::stream_stats{
         .bytes_received = s.bytes_in,
@@ -406,12 +402,12 @@ void session_state::shutdown_streams() {
     if (!alive_) {
         return;
     }
-    for (auto& [id, s] : streams_) {
+    streams_.for_each([this](stream_record& s) {
         if (!s.closed && !s.fin_requested) {
             s.fin_requested = true;
             data_.push_back(s);
         }
-    }
+    });
 }
 
 }  // namespace smux::core
