@@ -71,6 +71,7 @@ engine_config with_reserve(engine_config cfg, bool crypt, std::size_t data, std:
 conversation::conversation(engine_config cfg, std::shared_ptr<block_crypt> crypt, std::size_t data,
                            std::size_t parity)
     : crypt_(std::move(crypt)),
+      encrypt_queue_(crypt_ ? crypt_->lanes() : 1),
       encoder_(fec_encoder::create(data, parity, crypt_ ? crypt_header_size : 0)),
       data_(data),
       parity_(parity),
@@ -121,17 +122,30 @@ void conversation::input_opened(std::span<std::byte const> payload, std::uint32_
         }
     }
     count_status(counters_.dropped, engine_.input(payload, true, now, sealer{*this, out}));
+    drain(out);
 }
 
 void conversation::seal(std::span<std::byte> datagram, datagram_sink out) {
-    if (crypt_) {
-        nonces_.fill(datagram.first(nonce_size));
-        seal_crc(datagram);
-        crypt_->encrypt(datagram);
-    }
     ++counters_.datagrams_out;
     counters_.bytes_out += datagram.size();
+    if (!crypt_) {
+        out(datagram);
+        return;
+    }
+    nonces_.fill(datagram.first(nonce_size));
+    seal_crc(datagram);
+    if (crypt_->lanes() > 1) {
+        encrypt_queue_.push(*crypt_, datagram, out);
+        return;
+    }
+    crypt_->encrypt(datagram);
     out(datagram);
+}
+
+void conversation::drain(datagram_sink out) {
+    if (crypt_) {
+        encrypt_queue_.drain(*crypt_, out);
+    }
 }
 
 // Data shards feed their own KCP bytes at once; the decoder may rebuild lost ones from
@@ -156,6 +170,7 @@ void conversation::input_fec(std::span<std::byte const> payload, std::uint32_t n
         counters_.fec_recovered += s == input_status::ok ? 1 : 0;
         count_status(counters_.dropped, s);
     }
+    drain(out);
 }
 
 std::size_t conversation::send(std::span<std::byte const> bytes, std::uint32_t now,
@@ -169,10 +184,13 @@ std::size_t conversation::send(std::span<std::byte const> bytes, std::uint32_t n
 
 void conversation::flush(std::uint32_t now, datagram_sink out) {
     engine_.flush(now, sealer{*this, out});
+    drain(out);
 }
 
 std::uint32_t conversation::update(std::uint32_t now, datagram_sink out) {
-    return engine_.update(now, sealer{*this, out});
+    std::uint32_t const next = engine_.update(now, sealer{*this, out});
+    drain(out);
+    return next;
 }
 
 conversation_counters conversation::counters() const noexcept {

@@ -89,13 +89,13 @@ struct named_cfb {
 };
 
 constexpr std::array<named_cfb, 7> cfb_ciphers{{
-    {"aes", {"AES-256-CFB", 32}},
-    {"aes-128", {"AES-128-CFB", 16}},
-    {"aes-192", {"AES-192-CFB", 24}},
-    {"blowfish", {"BF-CFB", 32}},
-    {"cast5", {"CAST5-CFB", 16}},
-    {"3des", {"DES-EDE3-CFB", 24}},
-    {"sm4", {"SM4-CFB", 16}},
+    {"aes", {"AES-256", 32}},
+    {"aes-128", {"AES-128", 16}},
+    {"aes-192", {"AES-192", 24}},
+    {"blowfish", {"BF", 32}},
+    {"cast5", {"CAST5", 16}},
+    {"3des", {"DES-EDE3", 24}},
+    {"sm4", {"SM4", 16}},
 }};
 
 }  // namespace

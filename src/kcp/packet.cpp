@@ -1,27 +1,12 @@
-// The crypt header's CRC and the FEC header (KCP.md §2, §3). The CRC is zlib's.
+// The crypt header's CRC and the FEC header (KCP.md §2, §3). The CRC itself is crc32_ieee.cpp.
 
 #include "smux/kcp/packet.hpp"
-
-#include <zlib.h>
-
-#include <algorithm>
-#include <limits>
 
 #include "little_endian.hpp"
 
 namespace smux::kcp {
 
 using detail::get_le;
-
-std::uint32_t crc32_ieee(std::span<std::byte const> bytes) noexcept {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (!bytes.empty()) {  // zlib takes a uInt length
-        std::size_t const n = std::min<std::size_t>(bytes.size(), std::numeric_limits<uInt>::max());
-        crc = crc32(crc, reinterpret_cast<Bytef const*>(bytes.data()), static_cast<uInt>(n));
-        bytes = bytes.subspan(n);
-    }
-    return static_cast<std::uint32_t>(crc);
-}
 
 void seal_crc(std::span<std::byte> plaintext) noexcept {
     std::uint32_t const crc = crc32_ieee(plaintext.subspan(crypt_header_size));

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "smux/kcp/crypt.hpp"
+#include "smux/kcp/encrypt_queue.hpp"
 #include "smux/kcp/engine.hpp"
 #include "smux/kcp/fec_decoder.hpp"
 #include "smux/kcp/fec_encoder.hpp"
@@ -23,25 +24,33 @@ struct drop_counters {
     std::uint64_t wrong_conv = 0;     ///< a KCP segment of another conversation
     std::uint64_t fec_malformed = 0;  ///< FEC flag but no whole header, or refused by the decoder
 
+    /// Adds `o` field by field (a listener sums its conversations' counters).
     drop_counters& operator+=(drop_counters const& o) noexcept;
 };
 
 /// What the outer layers did (the engine's own counters are in `engine_stats`).
 struct conversation_counters {
     std::uint64_t datagrams_in = 0;  ///< every datagram handed to `input`
+    /// bytes of those datagrams
     std::uint64_t bytes_in = 0;
     std::uint64_t datagrams_out = 0;  ///< parity ones included
+    /// bytes of those datagrams
     std::uint64_t bytes_out = 0;
+    /// FEC parity datagrams sent
     std::uint64_t parity_out = 0;
     std::uint64_t fec_recovered = 0;  ///< data shards rebuilt and fed to the engine
+    /// what was dropped, and why
     drop_counters dropped;
 };
 
 /** The outcome of `open_datagram`: the bytes behind the crypt header, or why none. */
 struct opened_datagram {
     std::span<std::byte> payload;  ///< FEC header or KCP bytes; empty when dropped
+    /// dropped: too short for the crypt header and a segment header
     bool too_short = false;
+    /// dropped: the CRC-32 did not match after decryption
     bool bad_crc = false;
+    /// True when the datagram was kept.
     [[nodiscard]] bool ok() const noexcept { return !too_short && !bad_crc; }
 };
 
@@ -54,9 +63,11 @@ struct opened_datagram {
 struct routing_info {
     bool fec = false;     ///< FEC header present (data or parity)
     bool parity = false;  ///< an FEC parity shard: no conv readable
+    /// the conv of the first segment, when one is readable
     std::optional<std::uint32_t> conv;
     std::uint32_t sn = 0;  ///< of the first segment, when `conv` is set
 };
+/// Reads the FEC header and the first segment's conv and sn, without changing anything.
 [[nodiscard]] routing_info peek_routing(std::span<std::byte const> payload) noexcept;
 
 /** One KCP conversation with kcp-go's packet layers around it, sans I/O: an optional block
@@ -82,27 +93,41 @@ class conversation {
     std::size_t send(std::span<std::byte const> bytes, std::uint32_t now, datagram_sink out);
     /// engine::send alone: several writes, then one `flush`.
     std::size_t queue(std::span<std::byte const> bytes) { return engine_.send(bytes); }
+    /// As `engine::recv`: moves received bytes, in order, into `out`; returns how many.
     std::size_t recv(std::span<std::byte> out) { return engine_.recv(out); }
+    /// As `engine::readable`: bytes `recv` can return now.
     [[nodiscard]] std::size_t readable() const noexcept { return engine_.readable(); }
+    /// As `engine::can_send`: true while `send` would take bytes.
     [[nodiscard]] bool can_send() const noexcept { return engine_.can_send(); }
 
+    /// As `engine::flush`, the datagrams sealed (FEC, crypt) on their way to `out`.
     void flush(std::uint32_t now, datagram_sink out);
+    /// As `engine::update`, the datagrams sealed on their way to `out`; returns when it is
+    /// due next.
     std::uint32_t update(std::uint32_t now, datagram_sink out);
+    /// As `engine::check`: when `update` is due.
     [[nodiscard]] std::uint32_t check(std::uint32_t now) const noexcept {
         return engine_.check(now);
     }
 
+    /// The conversation id.
     [[nodiscard]] std::uint32_t conv() const noexcept { return engine_.config().conv; }
+    /// The KCP engine inside.
     [[nodiscard]] engine const& kcp() const noexcept { return engine_; }
+    /// True when this side sends FEC shards.
     [[nodiscard]] bool fec_enabled() const noexcept { return encoder_.has_value(); }
+    /// The datagram layers' counters.
     [[nodiscard]] conversation_counters counters() const noexcept;
 
   private:
     struct sealer;
     void input_fec(std::span<std::byte const> payload, std::uint32_t now, datagram_sink out);
     void seal(std::span<std::byte> datagram, datagram_sink out);
+    /// Hands out what encrypt_queue_ holds: at the end of every call that seals.
+    void drain(datagram_sink out);
 
     std::shared_ptr<block_crypt> crypt_;
+    encrypt_queue encrypt_queue_;
     std::optional<fec_encoder> encoder_;
     std::optional<fec_decoder> decoder_;  ///< made on the first FEC datagram
     std::size_t data_;

@@ -16,6 +16,7 @@ namespace smux::kcp {
 
 /// The 32-byte key kcptun derives from `--key`: PBKDF2-HMAC-SHA1(key, "kcp-go", 4096, 32).
 using crypt_key = std::array<std::byte, 32>;
+/// The key kcptun derives from `password` (its `--key`).
 [[nodiscard]] crypt_key derive_key(std::string_view password);
 
 /// kcptun's default `--key`.
@@ -32,8 +33,21 @@ class unsupported_cipher : public std::invalid_argument {
 class block_crypt {
   public:
     virtual ~block_crypt() = default;
+    /// Encrypts a whole datagram in place (its crypt header included).
     virtual void encrypt(std::span<std::byte> datagram) = 0;
+    /// Decrypts a whole datagram in place.
     virtual void decrypt(std::span<std::byte> datagram) = 0;
+
+    /** Datagrams `encrypt_many` runs side by side to advantage: more than 1 for a cipher whose
+        blocks chain within a datagram (CFB), so that independent chains fill the CPU's
+        pipeline. */
+    [[nodiscard]] virtual std::size_t lanes() const noexcept { return 1; }
+    /// Encrypts each datagram in place, as `encrypt` would one by one.
+    virtual void encrypt_many(std::span<std::span<std::byte> const> datagrams) {
+        for (std::span<std::byte> d : datagrams) {
+            encrypt(d);
+        }
+    }
 
     /** The cipher kcptun uses for `name` with `key`: `aes` (and, as in kcptun, any name it
         does not know), `aes-128`, `aes-192`, `salsa20`, `blowfish`, `cast5`, `3des`, `sm4`,

@@ -25,6 +25,7 @@ inline constexpr std::size_t max_segment_payload = mtu_limit - segment_header_si
     SetStreamMode, SetACKNoDelay). Defaults are kcp-go's, not kcptun's: see `apply_mode` and
     KCP.md §4 for kcptun's. */
 struct engine_config {
+    /// Conversation id; both ends use the same.
     std::uint32_t conv = 0;
     /// Whole datagram, reserve included; 50..1500 (kcp-go refuses anything else).
     std::size_t mtu = 1400;
@@ -76,6 +77,7 @@ struct engine_stats {
     std::uint64_t segments_in = 0;         ///< InSegs
     std::uint64_t input_errors = 0;        ///< KCPInErrors: too short, wrong conv, malformed
     std::uint64_t duplicate_segments = 0;  ///< RepeatSegs: regular PUSH not stored
+    /// datagrams handed to the sink
     std::uint64_t datagrams_out = 0;
     std::uint64_t bytes_out = 0;            ///< whole datagrams, header_reserve included
     std::uint64_t segments_out = 0;         ///< OutSegs: every segment written
@@ -89,9 +91,13 @@ struct engine_stats {
     std::uint64_t bytes_received = 0;       ///< user bytes returned by recv()
 
     std::int32_t srtt = 0;  ///< ms
+    /// ms: RTT variation
     std::int32_t rttvar = 0;
+    /// ms: the current retransmission timeout
     std::uint32_t rto = 0;
+    /// segments: the configured send window
     std::uint32_t snd_wnd = 0;
+    /// segments: the configured receive window
     std::uint32_t rcv_wnd = 0;
     std::uint32_t rmt_wnd = 0;  ///< the peer's last advertised free slots
     std::uint32_t cwnd = 0;     ///< congestion window (used when nc is off)
@@ -99,6 +105,7 @@ struct engine_stats {
     std::size_t snd_buf = 0;    ///< segments in flight (acked ones until una passes them)
     std::size_t rcv_buf = 0;    ///< out-of-order segments
     std::size_t rcv_queue = 0;  ///< in-order segments waiting for recv()
+    /// ACKs waiting for the next flush
     std::size_t pending_acks = 0;
     std::size_t pooled_blocks = 0;  ///< free payload blocks kept for reuse
     bool dead_link = false;         ///< a segment went out 20 times (kcp-go marks it, never acts)
@@ -109,6 +116,7 @@ struct engine_stats {
     and FEC headers). The span is valid only during the call. */
 class datagram_sink {
   public:
+    /// Refers to `f`, which must outlive the sink (it is passed inline to the engine's calls).
     template <class F>
     requires(!std::same_as<std::remove_cvref_t<F>, datagram_sink> &&
              std::invocable<F&, std::span<std::byte>>) datagram_sink(F&& f)
@@ -118,6 +126,7 @@ class datagram_sink {
               (*static_cast<std::remove_reference_t<F>*>(obj))(d);
           }) {}
 
+    /// Hands one datagram to the referenced callable.
     void operator()(std::span<std::byte> datagram) const { call_(obj_, datagram); }
 
   private:
@@ -148,9 +157,12 @@ class engine {
     /// @throws engine_config_error when `validate(cfg)` is not empty.
     explicit engine(engine_config const& cfg);
     ~engine();
+    /// Moves the engine; the moved-from one may only be destroyed or assigned to.
     engine(engine&&) noexcept;
+    /// Moves the engine; the moved-from one may only be destroyed or assigned to.
     engine& operator=(engine&&) noexcept;
 
+    /// The configuration the engine runs with.
     [[nodiscard]] engine_config const& config() const noexcept;
     /// Payload bytes per segment: mtu - 24 - header_reserve.
     [[nodiscard]] std::size_t mss() const noexcept;
@@ -185,6 +197,7 @@ class engine {
     /// When `update` is due: `now` before the first update or when overdue.
     [[nodiscard]] std::uint32_t check(std::uint32_t now) const noexcept;
 
+    /// Counters and the current state.
     [[nodiscard]] engine_stats stats() const noexcept;
 
   private:

@@ -28,7 +28,9 @@ class reed_solomon {
     /// The code for `data` + `parity` shards, or empty unless `valid(data, parity)`.
     [[nodiscard]] static std::optional<reed_solomon> create(std::size_t data, std::size_t parity);
 
+    /// d: data shards per group.
     [[nodiscard]] std::size_t data_shards() const noexcept { return data_; }
+    /// p: parity shards per group.
     [[nodiscard]] std::size_t parity_shards() const noexcept { return parity_; }
 
     /// Entry (row, column) of the (d+p)×d encoding matrix.

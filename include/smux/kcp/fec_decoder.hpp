@@ -60,12 +60,15 @@ class fec_decoder {
     [[nodiscard]] std::span<std::span<std::byte const> const> decode(
         std::span<std::byte const> shard, std::uint32_t now_ms);
 
+    /// d: data shards per group.
     [[nodiscard]] std::size_t data_shards() const noexcept { return codec_.data_shards(); }
+    /// p: parity shards per group.
     [[nodiscard]] std::size_t parity_shards() const noexcept { return codec_.parity_shards(); }
     /// Shards waiting in the queue.
     [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
     /// The most shards the queue keeps: 3·(d+p).
     [[nodiscard]] std::size_t queue_limit() const noexcept { return queue_limit_; }
+    /// What the decoder did so far.
     [[nodiscard]] fec_decoder_counters const& counters() const noexcept { return counters_; }
     /// Bytes held for queued and rebuilt shards (allocated, used or not).
     [[nodiscard]] std::size_t storage_bytes() const noexcept {

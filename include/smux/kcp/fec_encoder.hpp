@@ -37,8 +37,11 @@ class fec_encoder {
         longer than mtu_limit. */
     [[nodiscard]] std::span<std::span<std::byte> const> encode(std::span<std::byte> datagram);
 
+    /// d: data shards per group.
     [[nodiscard]] std::size_t data_shards() const noexcept { return codec_.data_shards(); }
+    /// p: parity shards per group.
     [[nodiscard]] std::size_t parity_shards() const noexcept { return codec_.parity_shards(); }
+    /// Bytes in front of the FEC header that belong to the caller (its crypt header).
     [[nodiscard]] std::size_t header_offset() const noexcept { return header_offset_; }
     /// The seqid the next datagram (or parity datagram) gets.
     [[nodiscard]] std::uint32_t next_seqid() const noexcept { return next_; }

@@ -11,6 +11,7 @@
     FEC header. Encryption itself and Reed-Solomon coding are separate pieces. */
 namespace smux::kcp {
 
+/// Bytes of the random nonce at the front of an encrypted datagram.
 inline constexpr std::size_t nonce_size = 16;
 /// Nonce (16 bytes), then the CRC-32 of everything after this header, little-endian.
 inline constexpr std::size_t crypt_header_size = 20;
@@ -28,16 +29,22 @@ void seal_crc(std::span<std::byte> plaintext) noexcept;
 
 /// FEC flag values (u16 LE at offset 4 of the FEC header).
 inline constexpr std::uint16_t fec_flag_data = 0x00f1;
+/// The flag of a parity shard.
 inline constexpr std::uint16_t fec_flag_parity = 0x00f2;
 /// seqid (u32) and flag (u16); data shards add a size field (u16): 2 + their KCP bytes.
 inline constexpr std::size_t fec_header_size = 6;
+/// The FEC header of a data shard: seqid, flag and size.
 inline constexpr std::size_t fec_data_header_size = 8;
 
+/// kcp-go's FEC header (little-endian on the wire).
 struct fec_header {
+    /// the shard's sequence number; a group is d+p consecutive ones
     std::uint32_t seqid = 0;
+    /// `fec_flag_data` or `fec_flag_parity`
     std::uint16_t flag = 0;
     std::uint16_t size = 0;  ///< data shards only: 2 + KCP byte count (counts itself)
 
+    /// True for a parity shard.
     [[nodiscard]] bool is_parity() const noexcept { return flag == fec_flag_parity; }
     friend bool operator==(fec_header const&, fec_header const&) = default;
 };

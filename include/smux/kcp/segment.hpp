@@ -24,6 +24,7 @@ inline constexpr std::size_t segment_header_size = 24;
 /// A segment header; `len` payload bytes follow it. All fields are little-endian on the wire.
 struct segment_header {
     std::uint32_t conv = 0;  ///< conversation id
+    /// what the segment does
     command cmd = command::push;
     std::uint8_t frg = 0;   ///< fragments still to come; 0 in stream mode
     std::uint16_t wnd = 0;  ///< the sender's free receive slots
@@ -41,7 +42,9 @@ void encode_segment_header(segment_header const& h,
 
 /// One segment of a datagram: its header and a view of its payload.
 struct segment_view {
+    /// the decoded header
     segment_header header;
+    /// the `header.len` bytes after it (a view into the datagram)
     std::span<std::byte const> payload;
 };
 
@@ -51,6 +54,7 @@ struct segment_view {
     before it stand). */
 class segment_reader {
   public:
+    /// Reads the segments of `bytes` (a view: it must outlive the reader).
     explicit segment_reader(std::span<std::byte const> bytes) noexcept : rest_(bytes) {}
 
     /// The next segment, or empty at the end of the datagram or at a malformed segment.

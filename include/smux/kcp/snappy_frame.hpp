@@ -40,8 +40,10 @@ enum class snappy_error {
     truncated_stream,        ///< the stream ended inside a chunk [ErrCorrupt]
 };
 
+/// The category of `snappy_error` codes.
 [[nodiscard]] std::error_category const& snappy_category() noexcept;
 
+/// `e` as a `std::error_code` (so `snappy_error` values compare with codes).
 [[nodiscard]] inline std::error_code make_error_code(snappy_error e) noexcept {
     return {static_cast<int>(e), snappy_category()};
 }

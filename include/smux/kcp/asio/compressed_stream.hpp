@@ -36,7 +36,9 @@ namespace smux::kcp {
 template <class NextLayer>
 class compressed_stream {
   public:
+    /// The stream under the compression.
     using next_layer_type = std::remove_reference_t<NextLayer>;
+    /// The next layer's executor type.
     using executor_type = typename next_layer_type::executor_type;
 
     /// Constructs the next layer from `args` (e.g. a connected socket).
@@ -46,11 +48,16 @@ class compressed_stream {
                                                                             Args&&... args)
         : next_(std::forward<Arg>(arg), std::forward<Args>(args)...) {}
 
+    /// Moves the stream; not while an operation is pending.
     compressed_stream(compressed_stream&&) = default;
+    /// Moves the stream; not while an operation is pending.
     compressed_stream& operator=(compressed_stream&&) = default;
 
+    /// The next layer's executor.
     [[nodiscard]] executor_type get_executor() noexcept { return next_.get_executor(); }
+    /// The stream under the compression.
     [[nodiscard]] next_layer_type& next_layer() noexcept { return next_; }
+    /// The stream under the compression.
     [[nodiscard]] next_layer_type const& next_layer() const noexcept { return next_; }
 
     /// The socket under the next layer (what a session closes when it ends).

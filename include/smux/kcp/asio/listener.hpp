@@ -15,6 +15,7 @@ namespace smux::kcp {
 
 /// What a listener's socket saw (copied on its strand).
 struct listener_stats {
+    /// datagrams read from the socket
     std::uint64_t datagrams_in = 0;
     drop_counters dropped;            ///< before routing: too short, bad CRC
     std::uint64_t unroutable = 0;     ///< unknown address without a readable conv (parity)
@@ -42,17 +43,23 @@ class listener_impl;
     As an Asio acceptor. The listener and all its conversations share one strand. */
 class listener {
   public:
+    /// The listener's strand, type-erased.
     using executor_type = net::any_io_executor;
+    /// A UDP endpoint.
     using endpoint_type = net::ip::udp::endpoint;
 
     /// Binds a UDP socket to `local` (port 0: any). @throws system_error on failure.
     listener(net::any_io_executor ex, endpoint_type const& local, options opts);
+    /// Moves the listener; the moved-from one may only be destroyed or assigned to.
     listener(listener&&) noexcept;
+    /// Closes the listener held now (see `close`), then takes over `other`.
     listener& operator=(listener&&) noexcept;
     /// Closes (see `close`).
     ~listener();
 
+    /// The strand the listener and its conversations run on.
     [[nodiscard]] executor_type get_executor() const noexcept;
+    /// The bound address (with the port the system picked for port 0).
     [[nodiscard]] endpoint_type local_endpoint() const;
 
     /** Waits for a new conversation. Completion signature `void(error_code, stream)`.

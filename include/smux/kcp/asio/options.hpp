@@ -23,12 +23,18 @@ struct options {
     /// kcptun's `--key`, turned into the cipher key by `derive_key`.
     std::string key = std::string(default_password);
     std::size_t data_shards = 10;  ///< 0 turns FEC off for what this side sends
+    /// kcptun's `--parityshard`; 0 turns FEC off for what this side sends
     std::size_t parity_shards = 3;
     std::size_t mtu = 1350;  ///< whole UDP payload, 50..1500
+    /// kcptun's `--sndwnd`, in segments
     std::uint32_t snd_wnd = 128;
+    /// kcptun's `--rcvwnd`, in segments (1..65535)
     std::uint32_t rcv_wnd = 512;
+    /// kcptun's `--mode` preset (normal, fast, fast2, fast3)
     kcp::mode mode = kcp::mode::fast;
+    /// kcptun's `--acknodelay`: ACKs go out at once instead of with the next flush
     bool ack_nodelay = false;
+    /// KCP stream mode (kcptun always sets it): writes fill the last unsent segment
     bool stream_mode = true;
     /// SO_SNDBUF and SO_RCVBUF (kcptun `--sockbuf`); 0 keeps the system's. The kernel may
     /// cap it (net.core.rmem_max); a refusal is ignored.

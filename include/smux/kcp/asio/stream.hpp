@@ -18,8 +18,11 @@ class listener_impl;
 
 /// What a stream's conversation did so far (copied on its strand).
 struct stream_stats {
+    /// the conversation id
     std::uint32_t conv = 0;
+    /// the KCP engine's counters and state
     engine_stats kcp;
+    /// the datagram layers' counters (crypt, FEC)
     conversation_counters packets;
     std::uint64_t send_dropped = 0;  ///< datagrams the socket refused
 };
@@ -46,13 +49,18 @@ struct stream_stats {
 */
 class stream {
   public:
+    /// The conversation's strand, type-erased.
     using executor_type = net::any_io_executor;
+    /// A stream is its own lowest layer (what a session closes when it ends).
     using lowest_layer_type = stream;
+    /// A UDP endpoint.
     using endpoint_type = net::ip::udp::endpoint;
 
     /// A client stream, not yet connected, on `ex`.
     stream(net::any_io_executor ex, options opts);
+    /// Moves the conversation; `other` becomes closed (`is_open()` false).
     stream(stream&& other) noexcept;
+    /// Closes the conversation held now (see `close`), then takes over `other`.
     stream& operator=(stream&& other) noexcept;
     stream(stream const&) = delete;
     stream& operator=(stream const&) = delete;
@@ -61,6 +69,7 @@ class stream {
 
     /// The conversation's strand once connected or accepted; else the executor given.
     [[nodiscard]] executor_type get_executor() const noexcept;
+    /// This stream.
     lowest_layer_type& lowest_layer() noexcept { return *this; }
 
     /** Opens a UDP socket of its own connected to `remote`, with a random conv. Nothing is
@@ -101,6 +110,8 @@ class stream {
         conversation (pending operations: `operation_aborted`), closes its own socket or
         leaves the listener. Later operations fail with `bad_descriptor`. */
     void close() noexcept;
+    /// `close()` with Asio's error-code signature (`ec` is always cleared); a session calls it
+    /// on its lowest layer when it ends.
     void close(error_code& ec) noexcept {
         ec = {};
         close();
