@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-go golang-github-xtaci-smux-dev golang-github-xtaci-kcp-dev golang-github-golang-snappy-dev
   kcptun
-  python3 python3-matplotlib
+  python3 python3-matplotlib curl openssl
 )
 
 missing=()

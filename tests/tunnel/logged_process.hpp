@@ -79,6 +79,8 @@ class logged_process {
 
     std::optional<int> wait_exit(milliseconds timeout) { return child_.wait(timeout); }
 
+    [[nodiscard]] pid_t pid() const noexcept { return child_.pid(); }
+
   private:
     std::optional<std::string> find_line(std::string const& needle) const {
         auto const at = text_.find(needle);

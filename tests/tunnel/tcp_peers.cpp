@@ -220,6 +220,24 @@ awaitable<void> reply_after_eof(tcp::socket s) {
     (void)co_await asio::async_write(s, asio::buffer(line), as_tuple);
 }
 
+/// Holds the connection open without ever reading it (until the peer goes or the target
+/// ends).
+awaitable<void> never_read(tcp::socket s) {
+    (void)co_await s.async_wait(tcp::socket::wait_error, as_tuple);
+}
+
+awaitable<void> serve(tcp::socket s, target_server::mode m) {
+    switch (m) {
+        case target_server::mode::echo:
+            return echo(std::move(s));
+        case target_server::mode::reply_after_eof:
+            return reply_after_eof(std::move(s));
+        case target_server::mode::never_read:
+            break;
+    }
+    return never_read(std::move(s));
+}
+
 awaitable<void> accept_loop(tcp::acceptor& acceptor, target_server::mode m) {
     for (;;) {
         auto [ec, s] = co_await acceptor.async_accept(as_tuple);
@@ -227,9 +245,7 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, target_server::mode m) {
             co_return;  // closed
         }
         auto const ex = s.get_executor();
-        asio::co_spawn(
-            ex, m == target_server::mode::echo ? echo(std::move(s)) : reply_after_eof(std::move(s)),
-            asio::detached);
+        asio::co_spawn(ex, serve(std::move(s), m), asio::detached);
     }
 }
 

@@ -29,6 +29,8 @@ class target_server {
         echo,
         /// Reads to the end of file, then answers "BYTES FNV1A-HEX\n" and closes.
         reply_after_eof,
+        /// Accepts and never reads: whatever is sent to it piles up in front of it.
+        never_read,
     };
 
     explicit target_server(mode m);

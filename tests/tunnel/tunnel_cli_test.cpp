@@ -90,9 +90,30 @@ TEST(TunnelCli, UnservedKcptunFlagsAreRefusedByName) {
     expect_refused({"server", "--pprof"}, {"--pprof"});
     expect_refused({"client", "--dscp", "46"}, {"--dscp"});
     expect_refused({"client", "--mode", "manual"}, {"--mode", "manual"});
-    expect_refused({"client", "--transport", "tcp"}, {"--transport tcp", "not implemented yet"});
-    expect_refused({"server", "--transport", "tls"}, {"--transport tls", "not implemented yet"});
-    expect_refused({"client", "--tls-cert", "c.pem"}, {"--tls-cert"});
+    expect_refused({"client", "--tls-cert", "c.pem"}, {"--tls-cert", "--transport tls only"});
+    expect_refused({"client", "--transport", "tcp", "--tcp"}, {"--tcp"});
+}
+
+TEST(TunnelCli, TlsFilesAreCheckedAtStart) {
+    expect_refused({"server", "--transport", "tls"}, {"--tls-cert and --tls-key"});
+    expect_refused({"client", "--transport", "tls", "--tls-cert", "c.pem"}, {"go together"});
+    expect_refused({"client", "--transport", "tcp", "--tls-ca", "ca.pem"}, {"--tls-ca"});
+    // A file that cannot be loaded ends the start (status 1), naming the flag and the file.
+    logged_process p({tunnel_path, "client", "--transport", "tls", "-l", "127.0.0.1:0", "--tls-ca",
+                      "/nonexistent/ca.pem"});
+    EXPECT_TRUE(p.wait_for("--tls-ca /nonexistent/ca.pem", 10s)) << p.log();
+    EXPECT_EQ(p.wait_exit(10s), std::optional<int>(1)) << p.log();
+}
+
+TEST(TunnelCli, KcpSettingsUnderTcpAreIgnoredAloud) {
+    // A kcptun config carries every KCP setting: under tcp they are ignored, with a warning.
+    logged_process p({tunnel_path, "client", "--transport", "tcp", "-l", "127.0.0.1:0", "-r",
+                      "127.0.0.1:9", "--mtu", "1000", "--crypt", "none", "--dscp", "46"});
+    EXPECT_NE(p.listening_address(), "") << p.log();
+    EXPECT_TRUE(
+        p.wait_for("--crypt, --mtu, --dscp: KCP settings, ignored under --transport tcp", 5s))
+        << p.log();
+    expect_clean_exit(p, SIGTERM);
 }
 
 TEST(TunnelCli, OutOfRangeValuesAreRefusedByName) {
@@ -103,15 +124,19 @@ TEST(TunnelCli, OutOfRangeValuesAreRefusedByName) {
     expect_refused({"client", "--streambuf", "8388608"}, {"max_stream_buffer"});
     expect_refused({"client", "--datashard", "200", "--parityshard", "100"}, {"256"});
     expect_refused({"client", "-l", "127.0.0.1:99999"}, {"--localaddr", "port"});
+    expect_refused({"server", "--status-interval", "-1"}, {"--status-interval"});
 }
 
 TEST(TunnelCli, HelpListsEveryKcptunFlag) {
     // kcptun-client --help and kcptun-server --help (20210922), hidden flags aside.
     std::vector<std::string> const shared = {
-        "--key",        "--crypt",   "--mode",        "--mtu",       "--sndwnd",    "--rcvwnd",
-        "--datashard",  "--ds",      "--parityshard", "--ps",        "--dscp",      "--nocomp",
-        "--sockbuf",    "--smuxver", "--smuxbuf",     "--streambuf", "--keepalive", "--snmplog",
-        "--snmpperiod", "--log",     "--quiet",       "--tcp",       "-c",          "--transport"};
+        "--key",         "--crypt",   "--mode",       "--mtu",
+        "--sndwnd",      "--rcvwnd",  "--datashard",  "--ds",
+        "--parityshard", "--ps",      "--dscp",       "--nocomp",
+        "--sockbuf",     "--smuxver", "--smuxbuf",    "--streambuf",
+        "--keepalive",   "--snmplog", "--snmpperiod", "--log",
+        "--quiet",       "--tcp",     "-c",           "--transport",
+        "--tls-cert",    "--tls-key", "--tls-ca",     "--status-interval"};
     auto const client = run_tunnel({"client", "--help"});
     EXPECT_EQ(client.status, 0) << client.err;
     for (auto const& f :

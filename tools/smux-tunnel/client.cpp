@@ -23,7 +23,10 @@ client_role::client_role(asio::io_context& ioc, tunnel_options o, logger& log)
       log_(log),
       acceptor_(ioc),
       dialer_(make_dialer(ioc.get_executor(), options_, log)),
-      pool_(ioc.get_executor(), *dialer_, options_, log) {}
+      pool_(ioc.get_executor(), *dialer_, options_, log),
+      status_(
+          ioc.get_executor(), std::chrono::seconds(options_.status_interval),
+          [this] { return sample(); }, log) {}
 
 asio::awaitable<void> client_role::start() {
     auto const hp = split_host_port(options_.localaddr, "--localaddr");  // validated
@@ -50,6 +53,7 @@ asio::awaitable<void> client_role::start() {
         log_.info("listening on: " + to_string(acceptor_.local_endpoint()));
         log_.info("remote address: " + options_.remoteaddr);
         spawn_logged(ioc_.get_executor(), accept_loop(), log_, "accept loop");
+        status_.start();
         co_return;
     }
     throw failure.value_or(
@@ -62,6 +66,19 @@ void client_role::stop() {
     acceptor_.close(ignored);
     pool_.stop();
     forwarders_.close_all("shutting down");
+    status_.stop();
+}
+
+status_sample client_role::sample() {
+    status_sample s;
+    s.sessions = pool_.open_sessions();
+    s.streams = forwarders_.size();
+    s.sent = forwarders_.total().sent;
+    s.received = forwarders_.total().received;
+    if (options_.transport == transport_kind::kcp) {
+        s.link = pool_.links();
+    }
+    return s;
 }
 
 asio::awaitable<void> client_role::accept_loop() {

@@ -15,6 +15,7 @@
 #include "logger.hpp"
 #include "options.hpp"
 #include "session_pool.hpp"
+#include "status_line.hpp"
 #include "transport.hpp"
 
 namespace smux_tunnel {
@@ -35,6 +36,7 @@ class client_role {
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> forward(local_socket socket);
+    [[nodiscard]] status_sample sample();
 
     asio::io_context& ioc_;
     tunnel_options options_;
@@ -44,6 +46,7 @@ class client_role {
     session_pool pool_;
     buffer_pool buffers_;
     forwarder_set forwarders_;
+    status_reporter status_;
     bool stopped_ = false;
 };
 

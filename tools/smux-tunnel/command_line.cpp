@@ -77,8 +77,9 @@ void add_shared(CLI::App& cmd, tunnel_options& o, named_options& named, std::str
     cmd.add_option("-c", json, "config from json file, which will override the command line");
     named.emplace_back(
         cmd.add_option("--transport", o.transport,
-                       "beyond kcptun: kcp (default); tcp and tls are not "
-                       "implemented yet")
+                       "beyond kcptun: kcp (default), tcp (smux over one TCP connection per "
+                       "session) or tls (over TLS); KCP settings are ignored with a warning "
+                       "under tcp and tls")
             ->transform(CLI::CheckedTransformer(
                             std::map<std::string, transport_kind>{{"kcp", transport_kind::kcp},
                                                                   {"tcp", transport_kind::tcp},
@@ -87,9 +88,15 @@ void add_shared(CLI::App& cmd, tunnel_options& o, named_options& named, std::str
                             .description(""))
             ->type_name("kcp|tcp|tls"),
         "transport");
-    add("--tls-cert", o.tls_cert, "tlscert", "--transport tls: certificate (not implemented yet)");
-    add("--tls-key", o.tls_key, "tlskey", "--transport tls: private key (not implemented yet)");
-    add("--tls-ca", o.tls_ca, "tlsca", "--transport tls: CA to verify the peer (not yet)");
+    add("--tls-cert", o.tls_cert, "tlscert",
+        "--transport tls: own certificate chain, PEM (required on the server)");
+    add("--tls-key", o.tls_key, "tlskey", "--transport tls: its private key, PEM");
+    add("--tls-ca", o.tls_ca, "tlsca",
+        "--transport tls: CA certificates, PEM; the client verifies the server with them "
+        "(default: the system's), a server with them requires client certificates");
+    add("--status-interval", o.status_interval, "statusinterval",
+        "beyond kcptun: seconds between status lines (sessions, streams, bytes and rates, "
+        "KCP retransmits and FEC recoveries); 0: none");
 }
 
 void add_client(CLI::App& cmd, tunnel_options& o, named_options& named, std::string& json) {

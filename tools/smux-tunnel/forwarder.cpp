@@ -102,6 +102,7 @@ asio::awaitable<void> forwarder::socket_to_stream() {
                 co_return;
             }
             result_.sent += written;
+            set_.total_.sent += written;
         }
     }
 }
@@ -124,6 +125,7 @@ asio::awaitable<void> forwarder::stream_to_socket() {
             co_return;
         }
         result_.received += written;
+        set_.total_.received += written;
     }
 }
 

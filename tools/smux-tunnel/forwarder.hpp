@@ -20,12 +20,20 @@ class forwarder;
 /// half-closed connection waiting on its socket). One thread only.
 class forwarder_set {
   public:
+    /// Bytes every forwarder of the set moved so far, as in `forward_result`.
+    struct traffic {
+        std::uint64_t sent = 0;      ///< local sockets -> streams
+        std::uint64_t received = 0;  ///< streams -> local sockets
+    };
+
     void close_all(std::string const& why);
     [[nodiscard]] std::size_t size() const noexcept { return live_.size(); }
+    [[nodiscard]] traffic const& total() const noexcept { return total_; }
 
   private:
     friend class forwarder;
     std::unordered_set<forwarder*> live_;
+    traffic total_;
 };
 
 struct forward_result {

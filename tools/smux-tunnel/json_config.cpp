@@ -61,6 +61,7 @@ json_key const keys[] = {
     {"tlscert", &tunnel_options::tls_cert, both},
     {"tlskey", &tunnel_options::tls_key, both},
     {"tlsca", &tunnel_options::tls_ca, both},
+    {"statusinterval", &tunnel_options::status_interval, both},
 };
 
 std::string lower(std::string s) {

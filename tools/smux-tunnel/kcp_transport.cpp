@@ -1,5 +1,6 @@
 #include "kcp_transport.hpp"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/this_coro.hpp>
@@ -51,6 +52,14 @@ class kcp_session final : public session_adapter<Next> {
           remote_(std::move(remote)),
           watch_(r == smux::role::client) {}
 
+    /// A closed conversation reports zeros: the last counts seen stay.
+    link_counters link() override {
+        auto const stats = kcp_layer(this->carrier()).stats();
+        last_link_.retransmits = std::max(last_link_.retransmits, stats.kcp.retransmits);
+        last_link_.fec_recovered = std::max(last_link_.fec_recovered, stats.packets.fec_recovered);
+        return last_link_;
+    }
+
   private:
     peer_state check_peer() override {
         if (!watch_) {
@@ -80,6 +89,7 @@ class kcp_session final : public session_adapter<Next> {
     std::string remote_;
     bool watch_;
     std::optional<clock::time_point> first_sent_;
+    link_counters last_link_;
 };
 
 template <class Next>

@@ -1,4 +1,4 @@
-// smux-tunnel: a kcptun-compatible port forwarder over smux sessions (KCP for now).
+// smux-tunnel: a kcptun-compatible port forwarder over smux sessions (KCP, TCP or TLS).
 //
 //   smux-tunnel client -l 127.0.0.1:8388 -r SERVER:29900 [kcptun-client's flags]
 //   smux-tunnel server -l :29900 -t 127.0.0.1:8388        [kcptun-server's flags]
@@ -36,15 +36,25 @@ void log_settings(tunnel_options const& o, logger& log) {
     bool const client = o.role == tunnel_role::client;
     log.info(std::string("smux-tunnel ") + SMUX_VERSION_STRING + " " +
              (client ? "client" : "server") + ", transport " + transport_name(o.transport));
-    log.info("encryption: " + o.crypt + ", mode: " + o.mode +
-             ", compression: " + yes_no(!o.nocomp));
-    log.info("sndwnd: " + std::to_string(o.sndwnd) + " rcvwnd: " + std::to_string(o.rcvwnd) +
-             ", mtu: " + std::to_string(o.mtu) + ", datashard: " + std::to_string(o.datashard) +
-             " parityshard: " + std::to_string(o.parityshard) +
-             ", acknodelay: " + yes_no(o.acknodelay) + ", sockbuf: " + std::to_string(o.sockbuf));
+    if (o.transport == transport_kind::kcp) {
+        log.info("encryption: " + o.crypt + ", mode: " + o.mode +
+                 ", compression: " + yes_no(!o.nocomp));
+        log.info("sndwnd: " + std::to_string(o.sndwnd) + " rcvwnd: " + std::to_string(o.rcvwnd) +
+                 ", mtu: " + std::to_string(o.mtu) + ", datashard: " + std::to_string(o.datashard) +
+                 " parityshard: " + std::to_string(o.parityshard) + ", acknodelay: " +
+                 yes_no(o.acknodelay) + ", sockbuf: " + std::to_string(o.sockbuf));
+    } else {
+        log.info("compression: " + yes_no(!o.nocomp));
+    }
+    if (o.transport == transport_kind::tls) {
+        std::string const no_ca = client ? "(the system's)" : "(no client certificate asked)";
+        log.info("tls certificate: " + (o.tls_cert.empty() ? "(none)" : o.tls_cert) +
+                 ", ca: " + (o.tls_ca.empty() ? no_ca : o.tls_ca));
+    }
     log.info("smux version: " + std::to_string(o.smuxver) + ", smuxbuf: " +
              std::to_string(o.smuxbuf) + ", streambuf: " + std::to_string(o.streambuf) +
-             ", keepalive: " + std::to_string(o.keepalive) + ", quiet: " + yes_no(o.quiet));
+             ", keepalive: " + std::to_string(o.keepalive) + ", quiet: " + yes_no(o.quiet) +
+             ", status interval: " + std::to_string(o.status_interval));
     if (client) {
         log.info("conn: " + std::to_string(o.conn) + ", autoexpire: " +
                  std::to_string(o.autoexpire) + ", scavengettl: " + std::to_string(o.scavengettl));

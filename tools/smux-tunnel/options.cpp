@@ -11,15 +11,8 @@ namespace smux_tunnel {
 
 namespace {
 
-/// Refuses a kcptun setting we do not serve, unless it has its harmless default.
+/// Refuses a kcptun setting we do not serve on any transport, unless it has its default.
 void refuse_unsupported(tunnel_options const& o) {
-    if (o.transport != transport_kind::kcp) {
-        throw usage_error(std::string("--transport ") + transport_name(o.transport) +
-                          " is not implemented yet (this build forwards over kcp only)");
-    }
-    if (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_ca.empty()) {
-        throw usage_error("--tls-cert, --tls-key and --tls-ca apply to --transport tls only");
-    }
     if (o.tcp) {
         throw usage_error("--tcp (kcptun's TCP emulation over raw sockets) is not supported");
     }
@@ -29,6 +22,10 @@ void refuse_unsupported(tunnel_options const& o) {
     if (o.pprof) {
         throw usage_error("--pprof (Go's profiling server) is not supported");
     }
+}
+
+/// Refuses a KCP setting smux::kcp cannot serve.
+void refuse_unsupported_kcp(tunnel_options const& o) {
     if (o.dscp < 0 || o.dscp > 63) {
         throw usage_error("--dscp must be 0..63 (6 bits)");
     }
@@ -36,6 +33,43 @@ void refuse_unsupported(tunnel_options const& o) {
         throw usage_error(
             "--dscp is not supported yet: smux::kcp cannot set IP_TOS on its "
             "UDP sockets");
+    }
+}
+
+/// The TLS files: a server needs its certificate and key, a certificate goes with its key.
+void check_tls(tunnel_options const& o) {
+    bool const any = !o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_ca.empty();
+    if (o.transport != transport_kind::tls) {
+        if (any) {
+            throw usage_error("--tls-cert, --tls-key and --tls-ca apply to --transport tls only");
+        }
+        return;
+    }
+    if (o.tls_cert.empty() != o.tls_key.empty()) {
+        throw usage_error("--tls-cert and --tls-key go together");
+    }
+    if (o.role == tunnel_role::server && o.tls_cert.empty()) {
+        throw usage_error("--transport tls: the server needs --tls-cert and --tls-key");
+    }
+}
+
+/** kcptun's settings of the KCP layer (and of its UDP sockets), by kcptun name: under
+    another transport they do nothing, which a warning says when one was given (a kcptun
+    config file carries them all, so they are not refused). */
+constexpr char const* kcp_only[] = {"key",     "crypt",     "mode",        "mtu",  "sndwnd",
+                                    "rcvwnd",  "datashard", "parityshard", "dscp", "acknodelay",
+                                    "nodelay", "interval",  "resend",      "nc",   "sockbuf"};
+
+void warn_kcp_only(tunnel_options& o) {
+    std::string ignored;
+    for (char const* name : kcp_only) {
+        if (o.given.contains(name)) {
+            ignored += (ignored.empty() ? "--" : ", --") + std::string(name);
+        }
+    }
+    if (!ignored.empty()) {
+        o.warnings.push_back(ignored + ": KCP settings, ignored under --transport " +
+                             transport_name(o.transport));
     }
 }
 
@@ -94,6 +128,7 @@ void check_numbers(tunnel_options const& o) {
     check_range(o.sockbuf, 0, big, "--sockbuf");
     check_range(o.smuxver, 1, 2, "--smuxver");
     check_range(o.keepalive, 1, 30, "--keepalive");  // smux's timeout stays 30 s, as in kcptun
+    check_range(o.status_interval, 0, 86400, "--status-interval");
 }
 
 void check_addresses(tunnel_options const& o) {
@@ -115,6 +150,14 @@ void check_addresses(tunnel_options const& o) {
     (void)split_host_port(o.target, "--target");  // a host:port shape needs a valid port
 }
 
+void check_kcp_engine(tunnel_options const& o) {
+    try {
+        (void)smux::kcp::make_engine_config(kcp_options(o), 1);
+    } catch (smux::kcp::engine_config_error const& e) {
+        throw usage_error(std::string("KCP settings (--mtu, --sndwnd, --rcvwnd): ") + e.what());
+    }
+}
+
 }  // namespace
 
 tunnel_options defaults_for(tunnel_role role) {
@@ -129,14 +172,18 @@ tunnel_options defaults_for(tunnel_role role) {
 
 void validate(tunnel_options& o) {
     refuse_unsupported(o);
-    check_mode(o);
-    check_crypt(o);
+    check_tls(o);
+    if (o.transport == transport_kind::kcp) {
+        refuse_unsupported_kcp(o);
+        check_mode(o);
+        check_crypt(o);
+    } else {
+        warn_kcp_only(o);
+    }
     check_numbers(o);
     check_addresses(o);
-    try {
-        (void)smux::kcp::make_engine_config(kcp_options(o), 1);
-    } catch (smux::kcp::engine_config_error const& e) {
-        throw usage_error(std::string("KCP settings (--mtu, --sndwnd, --rcvwnd): ") + e.what());
+    if (o.transport == transport_kind::kcp) {
+        check_kcp_engine(o);
     }
     try {
         (void)smux_config(o);

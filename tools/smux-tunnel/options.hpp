@@ -62,9 +62,10 @@ struct tunnel_options {
     bool quiet = false;  ///< hides the stream opened/closed lines
     bool tcp = false;    ///< kcptun's emulated TCP (tcpraw)
 
-    std::string tls_cert;  ///< --transport tls (not implemented yet)
-    std::string tls_key;
-    std::string tls_ca;
+    std::string tls_cert;      ///< --transport tls: own certificate (chain), PEM
+    std::string tls_key;       ///< its private key, PEM
+    std::string tls_ca;        ///< CA(s) the peer's certificate must chain to, PEM
+    int status_interval = 60;  ///< seconds between status lines; 0: none
 
     /// Settings given explicitly (flag or JSON key), by kcptun name, for the checks that
     /// depend on it (the hidden flags are ignored under a --mode preset, as in kcptun).
@@ -79,7 +80,8 @@ struct tunnel_options {
 [[nodiscard]] tunnel_options defaults_for(tunnel_role role);
 
 /** Checks every setting and refuses what this tool does not serve, naming the flag (kcptun
-    accepts anything and silently replaces what it does not know; we do not).
+    accepts anything and silently replaces what it does not know; we do not). Under
+    --transport tcp or tls, the KCP settings given are ignored with a warning each.
     @throws usage_error */
 void validate(tunnel_options& o);
 

@@ -19,13 +19,19 @@ constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 }  // namespace
 
 server_role::server_role(asio::io_context& ioc, tunnel_options o, logger& log)
-    : ioc_(ioc), options_(std::move(o)), log_(log) {}
+    : ioc_(ioc),
+      options_(std::move(o)),
+      log_(log),
+      status_(
+          ioc.get_executor(), std::chrono::seconds(options_.status_interval),
+          [this] { return sample(); }, log) {}
 
 asio::awaitable<void> server_role::start() {
     acceptor_ = co_await make_session_acceptor(options_, log_);
     log_.info("listening on: " + acceptor_->local_address());
     log_.info("target: " + options_.target);
     spawn_logged(ioc_.get_executor(), accept_loop(), log_, "accept loop");
+    status_.start();
 }
 
 void server_role::stop() {
@@ -38,6 +44,22 @@ void server_role::stop() {
         acceptor_->close();
     }
     forwarders_.close_all("shutting down");
+    status_.stop();
+}
+
+status_sample server_role::sample() {
+    status_sample s;
+    s.sessions = live_.size();
+    s.streams = forwarders_.size();
+    s.sent = forwarders_.total().sent;
+    s.received = forwarders_.total().received;
+    if (options_.transport == transport_kind::kcp) {
+        s.link = ended_links_;
+        for (auto const& session : live_) {
+            *s.link += session->link();
+        }
+    }
+    return s;
 }
 
 asio::awaitable<void> server_role::accept_loop() {
@@ -60,6 +82,7 @@ asio::awaitable<void> server_role::watch(std::shared_ptr<mux_session> session) {
     } else {
         log_.warn(line);
     }
+    ended_links_ += session->link();
     live_.erase(session);
 }
 

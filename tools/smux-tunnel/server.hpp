@@ -13,6 +13,7 @@
 #include "forwarder.hpp"
 #include "logger.hpp"
 #include "options.hpp"
+#include "status_line.hpp"
 #include "transport.hpp"
 
 namespace smux_tunnel {
@@ -33,14 +34,17 @@ class server_role {
     asio::awaitable<void> serve(std::shared_ptr<mux_session> session);
     asio::awaitable<void> watch(std::shared_ptr<mux_session> session);
     asio::awaitable<void> forward(smux::stream stream, std::string session_name);
+    [[nodiscard]] status_sample sample();
 
     asio::io_context& ioc_;
     tunnel_options options_;
     logger& log_;
     std::unique_ptr<session_acceptor> acceptor_;
     std::set<std::shared_ptr<mux_session>> live_;
+    link_counters ended_links_;  ///< of the sessions no longer in live_
     buffer_pool buffers_;
     forwarder_set forwarders_;
+    status_reporter status_;
     bool stopped_ = false;
 };
 

@@ -97,7 +97,21 @@ asio::awaitable<void> session_pool::watch(std::shared_ptr<mux_session> session, 
     if (s.session == session && !end.closed_here) {
         s.failures = end.heard_from_peer ? 0 : s.failures + 1;
     }
+    ended_links_ += session->link();
     live_.erase(session);
+}
+
+std::size_t session_pool::open_sessions() const {
+    return static_cast<std::size_t>(std::count_if(
+        live_.begin(), live_.end(), [](auto const& session) { return session->is_open(); }));
+}
+
+link_counters session_pool::links() {
+    link_counters total = ended_links_;
+    for (auto const& session : live_) {
+        total += session->link();
+    }
+    return total;
 }
 
 void session_pool::retire(std::shared_ptr<mux_session> session, clock::time_point expiry) {

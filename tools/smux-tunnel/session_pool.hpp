@@ -32,6 +32,12 @@ class session_pool {
     /// Closes every session and wakes every waiting `pick` (which then returns null).
     void stop();
 
+    /// Sessions open now (expired ones still carrying streams included).
+    [[nodiscard]] std::size_t open_sessions() const;
+
+    /// The carriers' repairs, over every session so far.
+    [[nodiscard]] link_counters links();
+
   private:
     using clock = std::chrono::steady_clock;
 
@@ -61,6 +67,7 @@ class session_pool {
     std::vector<slot> slots_;
     std::uint16_t rr_ = 0;  ///< kcptun's round-robin counter (uint16)
     std::set<std::shared_ptr<mux_session>> live_;
+    link_counters ended_links_;  ///< of the sessions no longer in live_
     std::vector<std::pair<std::shared_ptr<mux_session>, clock::time_point>> expired_;
     asio::steady_timer scavenger_;
     bool scavenging_ = false;

@@ -2,10 +2,11 @@
 #define SMUX_TOOLS_TUNNEL_TRANSPORT_HPP
 
 // What the roles need from a transport: smux sessions dialed (client) or accepted (server),
-// whatever carries them (KCP now; TCP and TLS later implement the same interfaces).
+// whatever carries them (KCP, TCP or TLS implement the same interfaces).
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <cstdint>
 #include <memory>
 #include <smux/stream.hpp>
 #include <string>
@@ -21,6 +22,19 @@ struct session_end {
     std::string reason;
     bool heard_from_peer = false;  ///< false: the peer never answered (down, or another key)
     bool closed_here = false;      ///< ended by close() (a shutdown, the scavenger)
+};
+
+/// What the carrier under a session repaired so far, for the status line (KCP only; a TCP
+/// carrier's are zero).
+struct link_counters {
+    std::uint64_t retransmits = 0;    ///< KCP segments sent again (kcp-go's RetransSegs)
+    std::uint64_t fec_recovered = 0;  ///< data shards rebuilt by FEC (kcp-go's FECRecovered)
+
+    link_counters& operator+=(link_counters const& o) noexcept {
+        retransmits += o.retransmits;
+        fec_recovered += o.fec_recovered;
+        return *this;
+    }
 };
 
 /// One smux session over some carrier. Used on the io_context's thread only.
@@ -39,6 +53,9 @@ class mux_session {
 
     [[nodiscard]] virtual bool is_open() const = 0;
     virtual void close() = 0;
+
+    /// The carrier's repairs so far (also after the session ended).
+    [[nodiscard]] virtual link_counters link() { return {}; }
 
     /// For the log: the carrier's ends, e.g. "conv 0x1a2b3c4d -> 10.0.0.1:29900".
     [[nodiscard]] virtual std::string const& name() const = 0;
@@ -66,11 +83,12 @@ class session_acceptor {
     virtual void close() = 0;
 };
 
-/// The dialer of `o.transport`. @throws usage_error for a transport not implemented.
+/// The dialer of `o.transport`. @throws std::system_error when a TLS file cannot be loaded.
 [[nodiscard]] std::unique_ptr<dialer> make_dialer(asio::any_io_executor ex, tunnel_options const& o,
                                                   logger& log);
 
-/// Binds `o.listen` for `o.transport`. @throws std::system_error when it cannot bind.
+/// Binds `o.listen` for `o.transport`. @throws std::system_error when it cannot bind (or a
+/// TLS file cannot be loaded).
 [[nodiscard]] asio::awaitable<std::unique_ptr<session_acceptor>> make_session_acceptor(
     tunnel_options const& o, logger& log);
 
