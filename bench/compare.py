@@ -7,6 +7,10 @@ fresh server process per run, the server pinned to one CPU and the client to ano
 several rounds that interleave the pairings cell by cell. Writes the raw result lines and the
 medians as JSON, Markdown tables and a chart.
 
+Beyond the contract's setup, two groups of cells: `threads` (both tools with --threads N, the
+connections spread over N threads, both processes sharing N CPUs) and `tls` (every connection
+over TLS, raw TLS as the baseline). `--groups` selects groups; the full run has all three.
+
 `--smoke` checks the contract instead (every pairing and mode once, tiny sizes, every result
 line validated) and writes only to a temporary directory.
 
@@ -56,19 +60,23 @@ class Pairing:
     extra: tuple[str, ...] = ()  # flags given to both sides, beyond the contract
     versions: tuple[int, ...] | None = None  # None: every version of the run
     modes: tuple[str, ...] | None = None  # None: every mode
+    groups: tuple[str, ...] = ("matrix",)  # the groups of cells it runs in
 
-    def runs(self, cell_mode: str, version: int) -> bool:
-        return (self.modes is None or cell_mode in self.modes) and (
-            self.raw or self.versions is None or version in self.versions)
+    def runs(self, cell: Cell, version: int) -> bool:
+        return (cell.group in self.groups
+                and (self.modes is None or cell.mode in self.modes)
+                and (cell.versions is None or self.raw or version in cell.versions)
+                and (self.raw or self.versions is None or version in self.versions))
 
 
+ALL_GROUPS = ("matrix", "threads", "tls")
 PAIRINGS = [
-    Pairing("raw-cpp", "raw TCP (C++ tool)", "cpp", "cpp", True),
-    Pairing("raw-go", "raw TCP (Go tool)", "go", "go", True),
-    Pairing("go-go", "Go\u2194Go", "go", "go", False),
-    Pairing("cpp-cpp", "C++\u2194C++", "cpp", "cpp", False),
-    Pairing("cpp-go", "C++\u2192Go", "cpp", "go", False),
-    Pairing("go-cpp", "Go\u2192C++", "go", "cpp", False),
+    Pairing("raw-cpp", "raw TCP (C++ tool)", "cpp", "cpp", True, groups=ALL_GROUPS),
+    Pairing("raw-go", "raw TCP (Go tool)", "go", "go", True, groups=ALL_GROUPS),
+    Pairing("go-go", "Go\u2194Go", "go", "go", False, groups=ALL_GROUPS),
+    Pairing("cpp-cpp", "C++\u2194C++", "cpp", "cpp", False, groups=ALL_GROUPS),
+    Pairing("cpp-go", "C++\u2192Go", "cpp", "go", False, groups=("matrix", "tls")),
+    Pairing("go-cpp", "Go\u2192C++", "go", "cpp", False, groups=("matrix", "tls")),
     # The C++ library's opt-in receive-window autotuning (config stream_window_autotune; a v2
     # feature), on bulk cells only: the contract's default-config figures stay in cpp-cpp.
     Pairing("cpp-cpp-at", "C++\u2194C++ autotune", "cpp", "cpp", False,
@@ -93,6 +101,11 @@ class Cell:
     size: int = 0  # rpc message size or bulk call size; 0: the tool's default / not used
     bytes_per_stream: int = 0  # bulk
     duration: float = 0.0  # rpc, open, idle
+    group: str = "matrix"  # "matrix" (the contract's setup), "threads" or "tls"
+    conns: int = 1  # smux sessions carrying the streams (raw: one connection per stream)
+    threads: int = 0  # --threads of both sides, and the CPUs they share; 0: the contract's setup
+    tls: bool = False  # --tls on both sides
+    versions: tuple[int, ...] | None = None  # smux versions it runs with; None: the run's
 
     def client_args(self) -> list[str]:
         args = ["--mode", self.mode, "--streams", str(self.streams)]
@@ -102,7 +115,14 @@ class Cell:
             args += ["--size", str(self.size)]
         if self.mode in ("rpc", "open", "idle"):
             args += ["--duration", fmt_float(self.duration)]
-        return args
+        if self.conns != 1:
+            args += ["--conns", str(self.conns)]
+        return args + self.side_args()
+
+    def side_args(self) -> list[str]:
+        """Flags beyond the contract that both sides get."""
+        args = ["--threads", str(self.threads)] if self.threads else []
+        return args + (["--tls"] if self.tls else [])
 
     def expected_size(self) -> int:
         if self.mode in ("bulk-up", "bulk-down"):
@@ -158,8 +178,47 @@ def matrix_cells(args: argparse.Namespace) -> list[Cell]:
     return cells
 
 
+def extra_bulk_bytes(args: argparse.Namespace) -> int:
+    """Bulk bytes per cell of the threads and TLS groups: half the matrix's, as TLS, and one
+    core shared by both sides, move about half as fast, so a run lasts about as long."""
+    return args.bulk_bytes // 2
+
+
+def threads_cells(args: argparse.Namespace) -> list[Cell]:
+    """rpc 64 B over 64 connections (one stream each) and bulk over 16 connections, with each
+    thread count next to the others, so that drifts hit them alike."""
+    cells: list[Cell] = []
+    per_stream = extra_bulk_bytes(args) // 16
+    bases = [("rpc/64B/s64c64", "rpc", 64, 64, 64, 0),
+             ("bulk-up/s16c16", "bulk-up", 16, 16, 0, per_stream),
+             ("bulk-down/s16c16", "bulk-down", 16, 16, 0, per_stream)]
+    for base, mode, streams, conns, size, per_stream in bases:
+        for n in args.threads:
+            cells.append(Cell(f"threads/{base}/t{n}", mode, streams, size=size,
+                              bytes_per_stream=per_stream,
+                              duration=args.duration if mode == "rpc" else 0.0,
+                              group="threads", conns=conns, threads=n))
+    return cells
+
+
+def tls_cells(args: argparse.Namespace) -> list[Cell]:
+    cells: list[Cell] = []
+    for mode in ("bulk-up", "bulk-down"):
+        for n in (1, 16):
+            cells.append(Cell(f"tls/{mode}/s{n}", mode, n,
+                              bytes_per_stream=extra_bulk_bytes(args) // n,
+                              group="tls", tls=True))
+    for size in (64, 16 * KIB):
+        cells.append(Cell(f"tls/rpc/{size_label(size)}/s16", "rpc", 16, size=size,
+                          duration=args.duration, group="tls", tls=True))
+    return cells
+
+
 def smoke_cells() -> list[Cell]:
     n = 8
+    # The threads and TLS cells run protocol version 1 only, to keep the smoke run short; the
+    # version makes no difference to the threads or to TLS.
+    quick = dict(duration=0.2, versions=(1,))
     return [
         Cell(f"bulk-up/s{n}", "bulk-up", n, bytes_per_stream=1_000_000),
         Cell(f"bulk-down/s{n}", "bulk-down", n, bytes_per_stream=1_000_000),
@@ -167,6 +226,18 @@ def smoke_cells() -> list[Cell]:
         Cell(f"rpc/16KiB/s{n}", "rpc", n, size=16 * KIB, duration=0.3),
         Cell(f"open/s{n}", "open", n, duration=0.3),
         Cell("idle/s64", "idle", 64, duration=0.3),
+        Cell("threads/rpc/64B/s8c4/t2", "rpc", 8, size=64, group="threads", conns=4, threads=2,
+             **quick),
+        Cell("threads/bulk-up/s4c4/t2", "bulk-up", 4, bytes_per_stream=1_000_000,
+             group="threads", conns=4, threads=2, versions=(1,)),
+        Cell("threads/open/s8c4/t2", "open", 8, group="threads", conns=4, threads=2, **quick),
+        Cell("tls/bulk-up/s4", "bulk-up", 4, bytes_per_stream=1_000_000, group="tls", tls=True,
+             versions=(1,)),
+        Cell("tls/bulk-down/s4", "bulk-down", 4, bytes_per_stream=1_000_000, group="tls",
+             tls=True, versions=(1,)),
+        Cell("tls/rpc/64B/s4", "rpc", 4, size=64, group="tls", tls=True, **quick),
+        Cell("tls/open/s4", "open", 4, group="tls", tls=True, **quick),
+        Cell("tls/idle/s16", "idle", 16, group="tls", tls=True, **quick),
     ]
 
 
@@ -256,7 +327,7 @@ def check_line(obj: Any, cell: Cell, pairing: Pairing, version: int) -> list[str
     want("transport", "raw" if pairing.raw else "smux")
     want("version", 0 if pairing.raw else version)
     want("streams", cell.streams)
-    want("conns", cell.streams if pairing.raw else 1)
+    want("conns", cell.streams if pairing.raw else cell.conns)
     want("size", cell.expected_size())
     bulk = cell.mode in ("bulk-up", "bulk-down")
     want("bytes_per_stream", cell.bytes_per_stream if bulk else 0)
@@ -301,10 +372,17 @@ class Pinning:
     enabled: bool
     server_cpu: int
     client_cpu: int
+    allowed: tuple[int, ...] = ()  # the CPUs the script may use, ascending
 
-    def prefix(self, side: str) -> list[str]:
+    def prefix(self, side: str, cell: Cell) -> list[str]:
         if not self.enabled:
             return []
+        if cell.threads:
+            # N threads each: both processes share the first N CPUs, so N = 1 is one core for
+            # the whole exchange and N = 2 two cores (Go's GOMAXPROCS is set by --threads).
+            if cell.threads > len(self.allowed):
+                return []
+            return ["taskset", "-c", ",".join(map(str, self.allowed[:cell.threads]))]
         cpu = self.server_cpu if side == "server" else self.client_cpu
         return ["taskset", "-c", str(cpu)]
 
@@ -312,10 +390,11 @@ class Pinning:
 class Server:
     """One server process: started, its listening line read, stopped by PID."""
 
-    def __init__(self, binary: Path, pairing: Pairing, version: int, pin: Pinning, log: Path):
-        args = pin.prefix("server") + [str(binary), "server", "--listen", f"{HOST}:0"]
+    def __init__(self, binary: Path, pairing: Pairing, cell: Cell, version: int, pin: Pinning,
+                 log: Path):
+        args = pin.prefix("server", cell) + [str(binary), "server", "--listen", f"{HOST}:0"]
         args += ["--raw"] if pairing.raw else ["--version", str(version)]
-        args += list(pairing.extra)
+        args += list(pairing.extra) + cell.side_args()
         self.argv = args
         self.log_path = log
         self.extra_stdout = b""
@@ -393,7 +472,7 @@ class Server:
 
 def run_client(binary: Path, address: str, cell: Cell, pairing: Pairing, version: int,
                pin: Pinning, timeout: float) -> dict[str, Any]:
-    args = pin.prefix("client") + [str(binary), "client", "--connect", address]
+    args = pin.prefix("client", cell) + [str(binary), "client", "--connect", address]
     args += cell.client_args()
     args += ["--raw"] if pairing.raw else ["--version", str(version)]
     args += list(pairing.extra)
@@ -443,7 +522,8 @@ def one_run(cell: Cell, pairing: Pairing, version: int, args: argparse.Namespace
     }
     problems: list[str] = []
     try:
-        server = Server(bins[pairing.server], pairing, version, pin, logdir / f"{tag}.server.log")
+        server = Server(bins[pairing.server], pairing, cell, version, pin,
+                        logdir / f"{tag}.server.log")
     except OSError as e:
         rec["problems"] = [f"cannot start the server: {e}"]
         return rec
@@ -500,9 +580,9 @@ def run_list(cells: list[Cell], pairings: list[Pairing], versions: list[int],
     plan = []
     for r in range(rounds):
         for cell in cells:
-            slot = [(p, 0) for p in pairings if p.raw and p.runs(cell.mode, 0)]
+            slot = [(p, 0) for p in pairings if p.raw and p.runs(cell, 0)]
             slot += [(p, v) for v in versions for p in pairings
-                     if not p.raw and p.runs(cell.mode, v)]
+                     if not p.raw and p.runs(cell, v)]
             k = (r * max(1, len(slot) // max(1, rounds))) % len(slot) if slot else 0
             slot = slot[k:] + slot[:k]
             plan += [(r, cell, p, v) for p, v in slot]
@@ -514,7 +594,8 @@ def estimate_run(cell: Cell) -> float:
     at 0.8 to 4 GB/s, about 1.5 GB/s on average over the pairings)."""
     overhead = 0.03
     if cell.mode in ("bulk-up", "bulk-down"):
-        return overhead + 0.05 + cell.streams * cell.bytes_per_stream / 1.5e9
+        speed = 0.8e9 if cell.tls or cell.threads == 1 else 1.5e9
+        return overhead + 0.05 + cell.streams * cell.bytes_per_stream / speed
     if cell.mode == "idle":
         return overhead + 0.05 + cell.duration + cell.streams * 40e-6
     return overhead + 0.03 + cell.duration
@@ -554,7 +635,8 @@ def machine_info(pin: Pinning) -> dict[str, Any]:
     info["python"] = platform.python_version()
     info["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
-    info["pinning"] = ({"server_cpu": pin.server_cpu, "client_cpu": pin.client_cpu}
+    info["pinning"] = ({"server_cpu": pin.server_cpu, "client_cpu": pin.client_cpu,
+                        "threads_cells": "both processes on the first N CPUs"}
                        if pin.enabled else None)
     try:
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], timeout=10,
@@ -640,15 +722,116 @@ def fmt_ratio(x: float | None) -> str:
     return "\u2014" if x is None else f"{x:.2f}"
 
 
-def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairing],
+def cell_versions(cell: Cell, versions: list[int]) -> list[int]:
+    return [v for v in versions if cell.versions is None or v in cell.versions]
+
+
+def latency_table(table, rows: list[Cell], keys: list[str], versions: list[int],
+                  labels: dict[str, str]) -> list[str]:
+    """Median p50 / p99 per row (rpc and open cells) and pairing."""
+    head = ["cell", "v"] + [labels[k] for k in keys]
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join(["---", "---"] + ["---:"] * len(keys)) + "|"]
+    for c in rows:
+        for v in cell_versions(c, versions):
+            cols = []
+            for k in keys:
+                p50 = med(table, c.id, v, k, "p50_us")
+                p99 = med(table, c.id, v, k, "p99_us")
+                cols.append("\u2014" if p50 is None else f"{p50:,.0f} / {p99:,.0f}")
+            out.append("| " + " | ".join([c.id, str(v)] + cols) + " |")
+    return out + [""]
+
+
+def threads_section(table, cells: list[Cell], keys: list[str], versions: list[int]) -> list[str]:
+    """One row per cell, version and thread count; the scaling columns divide by the same
+    cell's 1-thread figure."""
+    rows = [c for c in cells if c.group == "threads"]
+    if not rows:
+        return []
+    out = ["## Threads (both tools with `--threads N`; higher is better)", "",
+           "Both processes run N threads and share the first N CPUs (`taskset`), so 1 thread "
+           "is one core for client and server together and 2 threads are two cores. C++: N "
+           "threads with one `io_context` each, the connections spread over them round-robin "
+           "(a session and its streams stay on one thread); Go: `GOMAXPROCS=N`. rpc: round "
+           "trips/s of 64 B messages, one stream per connection; bulk: MB/s, one stream per "
+           "connection. \u00d71 thread: the figure over the same cell's 1-thread figure.", ""]
+    head = (["cell", "v", "threads"] + [PAIRING_BY_KEY[k].label for k in keys]
+            + ["C++/Go", "C++ \u00d71 thread", "Go \u00d71 thread", "spread"])
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(head) - 3)) + "|")
+    bases = list(dict.fromkeys(c.id.rpartition("/t")[0] for c in rows))
+    for base in bases:
+        group = [c for c in rows if c.id.rpartition("/t")[0] == base]
+        one = next((c for c in group if c.threads == 1), None)
+        for v in cell_versions(group[0], versions):
+            for c in group:
+                name = METRICS[c.mode][0][0]
+                vals = {k: med(table, c.id, v, k, name) for k in keys}
+
+                def scaling(key: str) -> str:
+                    if one is None or one is c:
+                        return "\u2014"
+                    return fmt_ratio(ratio(vals.get(key), med(table, one.id, v, key, name)))
+
+                sp = [x for x in (spread(table, c.id, v, k, name) for k in keys) if x is not None]
+                out.append("| " + " | ".join(
+                    [base, str(v), str(c.threads)] + [fmt_num(vals[k]) for k in keys]
+                    + [fmt_ratio(ratio(vals.get("cpp-cpp"), vals.get("go-go"))),
+                       scaling("cpp-cpp"), scaling("go-go"),
+                       f"{max(sp) * 100:.0f}%" if sp else "\u2014"]) + " |")
+    return out + [""]
+
+
+def tls_section(table, cells: list[Cell], keys: list[str], versions: list[int]) -> list[str]:
+    # idle (a smoke cell only) has no figure that compares with raw TLS.
+    rows = [c for c in cells if c.group == "tls" and c.mode != "idle"]
+    if not rows:
+        return []
+    labels = {k: PAIRING_BY_KEY[k].label.replace("raw TCP", "raw TLS") for k in keys}
+    out = ["## TLS (every connection over TLS; higher is better)", "",
+           "Both tools with `--tls`: TLS 1.3, TLS_AES_128_GCM_SHA256, a self-signed ECDSA P-256 "
+           "certificate made at the server's start. Raw TLS: one TLS connection per stream. "
+           "C++/raw, Go/raw: over raw TLS run by the same tool and cell; C++/raw 1 conn: "
+           "C++\u2194C++ over raw TLS on one connection (the `s1` cell of the same mode). "
+           "Bulk in MB/s, rpc in round trips/s, open in streams/s.", ""]
+    head = (["cell", "v"] + [labels[k] for k in keys]
+            + ["C++/raw", "C++/Go", "Go/raw", "C++/raw 1 conn", "spread"])
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|")
+    by_id = {c.id: c for c in rows}
+    for c in rows:
+        name = METRICS[c.mode][0][0]
+        one_conn = by_id.get(f"tls/{c.mode}/s1") if c.mode in ("bulk-up", "bulk-down") else None
+        for v in cell_versions(c, versions):
+            vals = {k: med(table, c.id, v, k, name) for k in keys}
+            raw_one = med(table, one_conn.id, v, "raw-cpp", name) if one_conn else None
+            sp = [x for x in (spread(table, c.id, v, k, name) for k in keys) if x is not None]
+            out.append("| " + " | ".join(
+                [c.id, str(v)] + [fmt_num(vals[k]) for k in keys]
+                + [fmt_ratio(ratio(vals.get("cpp-cpp"), vals.get("raw-cpp"))),
+                   fmt_ratio(ratio(vals.get("cpp-cpp"), vals.get("go-go"))),
+                   fmt_ratio(ratio(vals.get("go-go"), vals.get("raw-go"))),
+                   fmt_ratio(ratio(vals.get("cpp-cpp"), raw_one)),
+                   f"{max(sp) * 100:.0f}%" if sp else "\u2014"]) + " |")
+    out.append("")
+    lat_rows = [c for c in rows if c.mode in ("rpc", "open")]
+    if lat_rows:
+        out += ["Latency over TLS (median of the rounds' p50 / p99, \u00b5s):", ""]
+        out += latency_table(table, lat_rows, keys, versions, labels)
+    return out
+
+
+def markdown(doc: dict[str, Any], table, all_cells: list[Cell], pairings: list[Pairing],
              versions: list[int], chart_name: str | None) -> str:
     m = doc["machine"]
     s = doc["settings"]
     all_keys = [p.key for p in pairings]
+    cells = [c for c in all_cells if c.group == "matrix"]
 
-    def keys_for(modes) -> list[str]:
-        return [k for k in all_keys
-                if PAIRING_BY_KEY[k].modes is None or set(PAIRING_BY_KEY[k].modes) & set(modes)]
+    def keys_for(modes, group: str = "matrix") -> list[str]:
+        return [k for k in all_keys if group in PAIRING_BY_KEY[k].groups and (
+            PAIRING_BY_KEY[k].modes is None or set(PAIRING_BY_KEY[k].modes) & set(modes))]
 
     out = ["# smux benchmark comparison", ""]
     out.append(f"- CPU: {m.get('cpu_model', '?')} ({m.get('cpus_online')} CPUs); "
@@ -674,12 +857,12 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
             "C++\u2194C++ over Go\u2194Go. Raw TCP has no smux version: both version rows show "
             "the same raw figure. Spread = the largest (max \u2212 min) / median among the "
             "row's pairings."]
-    if "cpp-cpp-at" in all_keys:
+    if "cpp-cpp-at" in all_keys and cells:
         out += ["", "C++\u2194C++ autotune: both sides run with the library's opt-in receive-"
                 "window autotuning (`--window-autotune`, config `stream_window_autotune`, v2 "
                 "only), beyond the contract's default config; C++ at/Go = that figure over "
                 "Go\u2194Go."]
-    if "cpp-cpp-spin" in all_keys:
+    if "cpp-cpp-spin" in all_keys and cells:
         out += ["", "Every C++ figure comes from a plain `io_context::run()`. C++\u2194C++ "
                 "spinning: both sides poll their event loop for 50 \u00b5s before blocking "
                 "(`--spin-us 50`, an opt-in of the tool), rpc and open cells only."]
@@ -722,18 +905,8 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
     if lat_rows:
         out += ["## Latency (median of the rounds' p50 / p99, \u00b5s, lower is better)", ""]
         keys = keys_for(("rpc", "open"))
-        head = ["cell", "v"] + [PAIRING_BY_KEY[k].label for k in keys]
-        out.append("| " + " | ".join(head) + " |")
-        out.append("|" + "|".join(["---", "---"] + ["---:"] * len(keys)) + "|")
-        for c in lat_rows:
-            for v in versions:
-                cols = []
-                for k in keys:
-                    p50 = med(table, c.id, v, k, "p50_us")
-                    p99 = med(table, c.id, v, k, "p99_us")
-                    cols.append("\u2014" if p50 is None else f"{p50:,.0f} / {p99:,.0f}")
-                out.append("| " + " | ".join([c.id, str(v)] + cols) + " |")
-        out.append("")
+        out += latency_table(table, lat_rows, keys, versions,
+                             {k: PAIRING_BY_KEY[k].label for k in keys})
 
     idle_rows = [c for c in cells if c.mode == "idle"]
     if idle_rows:
@@ -754,6 +927,10 @@ def markdown(doc: dict[str, Any], table, cells: list[Cell], pairings: list[Pairi
                         fmt_ratio(ratio(vals.get("cpp-cpp"), vals.get("go-go")))]
                     out.append("| " + " | ".join(row) + " |")
         out.append("")
+
+    all_modes = tuple(METRICS)
+    out += threads_section(table, all_cells, keys_for(all_modes, "threads"), versions)
+    out += tls_section(table, all_cells, keys_for(all_modes, "tls"), versions)
 
     failed = [r for r in doc["runs"] if not r["ok"]]
     if failed:
@@ -875,6 +1052,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="bulk: total bytes per cell, split over the streams (default 2G)")
     p.add_argument("--idle-streams", type=parse_list, default=None,
                    help="idle: held streams, comma-separated (default 4096,10000)")
+    p.add_argument("--groups", type=lambda s: parse_list(s, str), default=list(ALL_GROUPS),
+                   help="groups of cells, comma-separated subset of " + ",".join(ALL_GROUPS)
+                        + " (default all; --smoke: all, tiny)")
+    p.add_argument("--threads", type=parse_list, default=[1, 2],
+                   help="threads group: thread counts, comma-separated (default 1,2)")
     p.add_argument("--versions", type=parse_list, default=[1, 2],
                    help="smux versions, comma-separated (default 1,2)")
     p.add_argument("--pairings", type=lambda s: parse_list(s, str),
@@ -936,14 +1118,23 @@ def main() -> int:
     if unknown or not args.pairings:
         parser.error("unknown pairing(s): " + ", ".join(unknown))
     pairings = [p for p in PAIRINGS if p.key in args.pairings]
+    unknown = [g for g in args.groups if g not in ALL_GROUPS]
+    if unknown or not args.groups:
+        parser.error("unknown group(s): " + ", ".join(unknown))
+    if not args.threads or any(n < 1 for n in args.threads):
+        parser.error("--threads takes thread counts of at least 1")
 
-    cells = smoke_cells() if args.smoke else matrix_cells(args)
+    if args.smoke:
+        cells = smoke_cells()
+    else:
+        cells = matrix_cells(args) + threads_cells(args) + tls_cells(args)
+    cells = [c for c in cells if c.group in args.groups]
     cells = select_cells(cells, args.only)
     if not cells:
         parser.error("--only selects no cell (see --list)")
     if args.list:
         for c in cells:
-            print(f"{c.id:<16} client {' '.join(c.client_args())}")
+            print(f"{c.id:<28} client {' '.join(c.client_args())}")
         plan = run_list(cells, pairings, args.versions, args.rounds)
         print(f"{len(plan)} runs ({len(pairings)} pairings, versions "
               f"{','.join(map(str, args.versions))}, {args.rounds} rounds), estimated "
@@ -968,7 +1159,7 @@ def main() -> int:
             return 2
 
     allowed = os.sched_getaffinity(0)
-    pin = Pinning(not args.no_pin, args.server_cpu, args.client_cpu)
+    pin = Pinning(not args.no_pin, args.server_cpu, args.client_cpu, tuple(sorted(allowed)))
     if pin.enabled and not {pin.server_cpu, pin.client_cpu} <= allowed:
         print(f"warning: CPUs {pin.client_cpu} and {pin.server_cpu} are not both available "
               f"(allowed: {sorted(allowed)}); running unpinned", file=sys.stderr)
@@ -1036,6 +1227,7 @@ def main() -> int:
             "rounds": args.rounds, "duration_s": args.duration,
             "idle_duration_s": args.idle_duration, "bulk_bytes": args.bulk_bytes,
             "idle_streams": args.idle_streams, "versions": args.versions,
+            "groups": args.groups, "threads": args.threads,
             "pairings": [p.key for p in pairings], "only": args.only,
             "binaries": {k: display_path(v) for k, v in bins.items()},
         },
@@ -1057,7 +1249,7 @@ def main() -> int:
     chart_ok = False
     if want_chart and runs:
         try:
-            chart(png_path, table, cells, args.versions)
+            chart(png_path, table, [c for c in cells if c.group == "matrix"], args.versions)
             chart_ok = png_path.exists()
         except Exception as e:  # the tables matter more than the picture
             print(f"warning: chart failed: {e}", file=sys.stderr)

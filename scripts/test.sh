@@ -4,7 +4,8 @@
 # interop); the same suite built with clang 14 under AddressSanitizer + UBSan; the tests that
 # run smux on more than one thread built with g++ under ThreadSanitizer (a single-threaded
 # test cannot race); each libFuzzer target for a short bounded time; and the benchmark
-# contract's smoke run (every pairing and mode once, for correctness, not speed).
+# contract's smoke runs (smux, the KCP link and the tunnel: every pairing and mode once, for
+# correctness, not speed).
 # Both compilers build and test everything: g++ in release, clang in ASan (the presets
 # `clang` and `asan-gcc` give the other pairings by hand).
 # `--quick` runs the source checks and the release suite only.
@@ -40,5 +41,6 @@ if [ "$quick" -eq 0 ]; then
   stage fuzz scripts/fuzz.sh "${SMUX_CI_FUZZ_SECONDS:-15}"
   stage "bench smoke" bench/compare.sh --smoke
   stage "kcp bench smoke" bench/kcp/compare.sh --smoke
+  stage "tunnel bench smoke" bench/tunnel/compare.sh --smoke
 fi
 echo "all tests passed in $SECONDS s" >&2

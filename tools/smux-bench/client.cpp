@@ -9,14 +9,18 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <smux/smux.hpp>
 #include <string>
 #include <thread>
 
 #include "client_modes.hpp"
+#include "dialer.hpp"
+#include "io_pool.hpp"
 #include "net_util.hpp"
 #include "process_stats.hpp"
 #include "result.hpp"
+#include "tls.hpp"
 #include "transport.hpp"
 
 namespace smux_bench {
@@ -42,9 +46,10 @@ bool emit_line(std::string const& line) {
 }
 
 /** The client's second thread. It sleeps until the give-up time; then, unless the run printed
-    its line, it prints a failure line and ends the process (the io_context thread may be
-    stuck, so it does not wait for it). Once the line is printed, it bounds the wind-down of the
-    sessions: it stops the io_context after `drain` if that has not run out of work by then. */
+    its line, it prints a failure line and ends the process (the io_context threads may be
+    stuck, so it does not wait for them). Once the line is printed, it bounds the wind-down of
+    the sessions: it stops the io_contexts after `drain` if they have not run out of work by
+    then. */
 class watchdog {
   public:
     watchdog(client_options const& o, std::chrono::duration<double> give_up)
@@ -53,17 +58,17 @@ class watchdog {
     watchdog& operator=(watchdog const&) = delete;
     ~watchdog() { stop(); }
 
-    /// The line is printed: stop `ioc` after `d` unless `stop` comes first.
-    void drain(asio::io_context& ioc, std::chrono::milliseconds d) {
+    /// The line is printed: stop `pool` after `d` unless `stop` comes first.
+    void drain(io_pool& pool, std::chrono::milliseconds d) {
         {
             std::lock_guard lock(mutex_);
-            ioc_ = &ioc;
+            pool_ = &pool;
             drain_deadline_ = std::chrono::steady_clock::now() + d;
         }
         cv_.notify_one();
     }
 
-    /// Ends the thread (before the io_context given to `drain` is destroyed).
+    /// Ends the thread (before the pool given to `drain` is destroyed).
     void stop() {
         {
             std::lock_guard lock(mutex_);
@@ -81,23 +86,23 @@ class watchdog {
         auto const deadline =
             std::chrono::steady_clock::now() +
             std::chrono::duration_cast<std::chrono::steady_clock::duration>(give_up);
-        if (!cv_.wait_until(lock, deadline, [this] { return stopped_ || ioc_ != nullptr; })) {
+        if (!cv_.wait_until(lock, deadline, [this] { return stopped_ || pool_ != nullptr; })) {
             char message[64];
             std::snprintf(message, sizeof message, "gave up after %.0f s", give_up.count());
             if (emit_line(failure_line(o, 1, message))) {
                 std::_Exit(1);
             }
-            cv_.wait(lock, [this] { return stopped_ || ioc_ != nullptr; });
+            cv_.wait(lock, [this] { return stopped_ || pool_ != nullptr; });
         }
         if (!cv_.wait_until(lock, drain_deadline_, [this] { return stopped_; })) {
-            ioc_->stop();
+            pool_->stop();
         }
     }
 
     std::mutex mutex_;
     std::condition_variable cv_;
     bool stopped_ = false;
-    asio::io_context* ioc_ = nullptr;
+    io_pool* pool_ = nullptr;
     std::chrono::steady_clock::time_point drain_deadline_{};
     std::thread thread_;  // last: starts once the members above exist
 };
@@ -220,22 +225,36 @@ asio::awaitable<run_outcome> run_with(Transport& t, client_options const& o) {
     co_return run_outcome{j.finish(), ok};
 }
 
-asio::awaitable<run_outcome> run(asio::io_context& ioc, client_options const& o) {
-    tcp::resolver::results_type endpoints;
-    try {
-        endpoints = resolve(ioc, o.connect, false);
-    } catch (std::exception const& e) {
-        co_return failed(o, 1, std::string("connect: ") + e.what());
-    }
+template <class Dialer>
+asio::awaitable<run_outcome> run_over(io_pool& pool, Dialer dialer, client_options const& o) {
     if (o.raw) {
-        raw_transport t(ioc, std::move(endpoints));
+        raw_transport<Dialer> t(pool, std::move(dialer));
         co_return co_await run_with(t, o);
     }
     smux::config cfg;
     cfg.version = o.version;
     cfg.stream_window_autotune = o.window_autotune;
-    smux_transport t(ioc, std::move(endpoints), cfg, o.conns);
+    smux_transport<Dialer> t(pool, std::move(dialer), cfg, o.conns);
     co_return co_await run_with(t, o);
+}
+
+asio::awaitable<run_outcome> run(io_pool& pool, client_options const& o) {
+    tcp::resolver::results_type endpoints;
+    try {
+        endpoints = resolve(pool.context(0), o.connect, false);
+    } catch (std::exception const& e) {
+        co_return failed(o, 1, std::string("connect: ") + e.what());
+    }
+    if (!o.tls) {
+        co_return co_await run_over(pool, tcp_dialer(std::move(endpoints)), o);
+    }
+    std::optional<asio::ssl::context> ctx;
+    try {
+        ctx.emplace(make_client_tls_context());
+    } catch (std::exception const& e) {
+        co_return failed(o, 1, std::string("TLS: ") + e.what());
+    }
+    co_return co_await run_over(pool, tls_dialer(std::move(endpoints), *ctx), o);
 }
 
 }  // namespace
@@ -243,8 +262,8 @@ asio::awaitable<run_outcome> run(asio::io_context& ioc, client_options const& o)
 int run_client(client_options const& opts) {
     watchdog dog(opts, give_up_time(opts));
     int status = 1;
-    asio::io_context ioc(1);
-    asio::co_spawn(ioc, run(ioc, opts), [&](std::exception_ptr e, run_outcome outcome) {
+    io_pool pool(opts.threads);
+    auto on_done = [&](std::exception_ptr e, run_outcome outcome) {
         if (e) {
             std::string what = "exception";
             try {
@@ -258,9 +277,11 @@ int run_client(client_options const& opts) {
         if (emit_line(outcome.line)) {
             status = outcome.ok ? 0 : 1;
         }
-        dog.drain(ioc, std::chrono::milliseconds(1000));
-    });
-    run_loop(ioc, std::chrono::microseconds(opts.spin_us));
+        pool.release();
+        dog.drain(pool, std::chrono::milliseconds(1000));
+    };
+    asio::co_spawn(pool.context(0), run(pool, opts), on_done);
+    pool.run(std::chrono::microseconds(opts.spin_us));
     dog.stop();
     return status;
 }

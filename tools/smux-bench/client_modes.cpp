@@ -16,6 +16,8 @@
 #include "net_util.hpp"
 #include "process_stats.hpp"
 #include "protocol.hpp"
+#include "sync.hpp"
+#include "tls.hpp"
 #include "transport.hpp"
 
 namespace smux_bench {
@@ -31,8 +33,7 @@ std::string stream_error(char const* what, std::size_t i, std::string const& mes
     all of them are waiting. */
 class start_gate {
   public:
-    start_gate(asio::any_io_executor const& ex, std::size_t workers)
-        : ready_(ex, workers), open_(ex) {}
+    explicit start_gate(std::size_t workers) : ready_(workers) {}
 
     asio::awaitable<bench_clock::time_point> wait() {
         ready_.count_down();
@@ -112,8 +113,8 @@ struct worker_done {
 // ---- bulk
 
 struct bulk_run {
-    bulk_run(asio::any_io_executor const& ex, std::size_t n, std::int64_t bytes, int size)
-        : gate(ex, n), done(ex, n), moved(n), finished(n), want(bytes), call_size(size) {}
+    bulk_run(std::size_t n, std::int64_t bytes, int size)
+        : gate(n), done(n), moved(n), finished(n), want(bytes), call_size(size) {}
 
     start_gate gate;
     countdown done;
@@ -208,9 +209,9 @@ asio::awaitable<void> bulk_worker(Stream s, bulk_run& run, bool up, std::size_t 
 // ---- rpc
 
 struct rpc_run {
-    rpc_run(asio::any_io_executor const& ex, std::size_t n, int size, std::chrono::nanoseconds d)
-        : gate(ex, n),
-          done(ex, n),
+    rpc_run(std::size_t n, int size, std::chrono::nanoseconds d)
+        : gate(n),
+          done(n),
           payload(static_cast<std::size_t>(size)),
           samples(n),
           finished(n),
@@ -256,8 +257,8 @@ asio::awaitable<void> rpc_worker(Stream& s, rpc_run& run, std::size_t i, error_l
 // ---- open
 
 struct open_run {
-    open_run(asio::any_io_executor const& ex, std::size_t n, std::chrono::nanoseconds d)
-        : gate(ex, n), done(ex, n), samples(n), finished(n), duration(to_clock(d)) {}
+    open_run(std::size_t n, std::chrono::nanoseconds d)
+        : gate(n), done(n), samples(n), finished(n), duration(to_clock(d)) {}
 
     start_gate gate;
     countdown done;
@@ -288,7 +289,7 @@ asio::awaitable<std::string> open_once(Transport& t, std::size_t i, open_message
         auto [eec, n] = co_await s.async_read_some(asio::buffer(reply), as_tuple);
         if (n > 0) {
             failure = "more than the 1-byte reply before end-of-stream";
-        } else if (eec != asio::error::eof) {
+        } else if (!is_end_of_stream(eec)) {
             failure = "read end-of-stream: " + (eec ? eec.message() : std::string("no error"));
         }
     }
@@ -343,8 +344,7 @@ asio::awaitable<mode_result> run_bulk(Transport& t, client_options const& o, err
                                       bool up) {
     auto const n = static_cast<std::size_t>(o.streams);
     auto streams = co_await open_all(t, n, errs);
-    auto const ex = co_await asio::this_coro::executor;
-    bulk_run run(ex, n, o.bytes, o.size);
+    bulk_run run(n, o.bytes, o.size);
     if (up) {
         run.payload.resize(static_cast<std::size_t>(o.size));
     }
@@ -354,7 +354,7 @@ asio::awaitable<mode_result> run_bulk(Transport& t, client_options const& o, err
             run.done.count_down();
             continue;
         }
-        asio::co_spawn(ex, bulk_worker(std::move(*streams[i]), run, up, i, errs),
+        asio::co_spawn(t.executor_for(i), bulk_worker(std::move(*streams[i]), run, up, i, errs),
                        worker_done{&errs, &run.done, i});
     }
     streams.clear();
@@ -386,15 +386,15 @@ asio::awaitable<mode_result> run_rpc(Transport& t, client_options const& o, erro
         }
     }
 
-    auto const ex = co_await asio::this_coro::executor;
-    rpc_run run(ex, n, o.size, o.duration_value());
+    rpc_run run(n, o.size, o.duration_value());
     for (std::size_t i = 0; i < n; ++i) {
         if (!streams[i]) {
             run.gate.withdraw();
             run.done.count_down();
             continue;
         }
-        asio::co_spawn(ex, rpc_worker(*streams[i], run, i, errs), worker_done{&errs, &run.done, i});
+        asio::co_spawn(t.executor_for(i), rpc_worker(*streams[i], run, i, errs),
+                       worker_done{&errs, &run.done, i});
     }
     auto const clock = co_await run.gate.release();
     co_await run.done.wait();
@@ -414,10 +414,10 @@ asio::awaitable<mode_result> run_rpc(Transport& t, client_options const& o, erro
 template <class Transport>
 asio::awaitable<mode_result> run_open(Transport& t, client_options const& o, error_log& errs) {
     auto const n = static_cast<std::size_t>(o.streams);
-    auto const ex = co_await asio::this_coro::executor;
-    open_run run(ex, n, o.duration_value());
+    open_run run(n, o.duration_value());
     for (std::size_t i = 0; i < n; ++i) {
-        asio::co_spawn(ex, open_worker(t, run, i, errs), worker_done{&errs, &run.done, i});
+        asio::co_spawn(t.executor_for(i), open_worker(t, run, i, errs),
+                       worker_done{&errs, &run.done, i});
     }
     auto const clock = co_await run.gate.release();
     co_await run.done.wait();
@@ -491,8 +491,10 @@ asio::awaitable<mode_result> run_idle(Transport& t, client_options const& o, err
     template asio::awaitable<mode_result> run_open<T>(T&, client_options const&, error_log&); \
     template asio::awaitable<mode_result> run_idle<T>(T&, client_options const&, error_log&);
 
-SMUX_BENCH_INSTANTIATE(smux_transport)
-SMUX_BENCH_INSTANTIATE(raw_transport)
+SMUX_BENCH_INSTANTIATE(smux_transport<tcp_dialer>)
+SMUX_BENCH_INSTANTIATE(smux_transport<tls_dialer>)
+SMUX_BENCH_INSTANTIATE(raw_transport<tcp_dialer>)
+SMUX_BENCH_INSTANTIATE(raw_transport<tls_dialer>)
 
 #undef SMUX_BENCH_INSTANTIATE
 

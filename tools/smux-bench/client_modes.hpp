@@ -2,7 +2,9 @@
 #define SMUX_TOOLS_BENCH_CLIENT_MODES_HPP
 
 // The client's modes (section 5 of the contract): what each one runs and measures. Templates
-// over the transport (smux_transport or raw_transport), instantiated for both.
+// over the transport (smux_transport or raw_transport, each over TCP or TLS), instantiated for
+// the four. A stream's worker runs on the transport's executor for it (its connection's
+// thread with --threads), so what workers share is safe across threads.
 
 #include <asio/awaitable.hpp>
 #include <chrono>

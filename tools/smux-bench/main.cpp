@@ -7,11 +7,13 @@
 //   smux-bench client --connect HOST:PORT --mode MODE [--version 1|2] [--raw]
 //                     [--streams N] [--bytes B] [--size S] [--duration SEC] [--conns C]
 //   beyond the contract, both: [--window-autotune] [--spin-us N (default 0: plain run())]
+//                              [--threads N (default 1)] [--tls]
 //
-// Threads: the server runs on one thread (one io_context: acceptor, sessions, stream
-// handlers). The client runs its sessions and streams on one io_context thread, plus a
+// Threads: by default the server runs on one thread (one io_context: acceptor, sessions,
+// stream handlers). The client runs its sessions and streams on one io_context thread, plus a
 // watchdog thread that sleeps until the give-up time. Pinning each process to one CPU
-// (taskset) therefore pins all of its work.
+// (taskset) therefore pins all of its work. --threads N runs N io_context threads instead,
+// each connection with all its streams on one of them (io_pool.hpp).
 
 #include <csignal>
 

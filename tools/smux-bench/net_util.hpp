@@ -7,7 +7,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <optional>
@@ -64,51 +63,6 @@ inline void close_stream(tcp::socket& s) noexcept {
 
 /// Waits for `d` (ends early, without error, when cancelled).
 asio::awaitable<void> sleep_for(bench_clock::duration d);
-
-/** A one-shot event for coroutines of one thread: `wait` returns once `set` was called
-    (before or after). Waiters may run on any executor of the same io_context thread. */
-class event {
-  public:
-    explicit event(asio::any_io_executor const& ex)
-        : timer_(ex, asio::steady_timer::time_point::max()) {}
-
-    void set() {
-        set_ = true;
-        timer_.cancel();
-    }
-    [[nodiscard]] bool is_set() const noexcept { return set_; }
-
-    asio::awaitable<void> wait() {
-        while (!set_) {
-            auto [ec] = co_await timer_.async_wait(as_tuple);
-            (void)ec;
-        }
-    }
-
-  private:
-    asio::steady_timer timer_;
-    bool set_ = false;
-};
-
-/// Counts down to zero, then sets its event.
-class countdown {
-  public:
-    countdown(asio::any_io_executor const& ex, std::size_t count) : left_(count), done_(ex) {
-        if (left_ == 0) {
-            done_.set();
-        }
-    }
-    void count_down() {
-        if (left_ > 0 && --left_ == 0) {
-            done_.set();
-        }
-    }
-    asio::awaitable<void> wait() { return done_.wait(); }
-
-  private:
-    std::size_t left_;
-    event done_;
-};
 
 }  // namespace smux_bench
 

@@ -14,22 +14,37 @@ namespace {
 constexpr char const* description =
     "smux-bench: benchmark of the smux library (BENCH_PROTOCOL.md); any conforming client drives "
     "any conforming server.\n"
-    "Threads: the server runs everything (acceptor, sessions, streams) on one thread with one "
-    "io_context; the client runs its sessions and streams on one io_context thread, plus an idle "
-    "watchdog thread that prints a failure line if the run exceeds its give-up time.";
+    "Threads: by default the server runs everything (acceptor, sessions, streams) on one thread "
+    "with one io_context; the client runs its sessions and streams on one io_context thread, plus "
+    "an idle watchdog thread that prints a failure line if the run exceeds its give-up time. "
+    "--threads N runs N io_context threads instead, the connections spread over them.";
 
 constexpr char const* server_threads =
     "Threads: one thread runs one io_context: the acceptor, every session and every stream "
-    "handler.";
+    "handler. With --threads N, N threads run one io_context each; the acceptor is on the "
+    "first, and each accepted connection, with its session and stream handlers, on the next "
+    "one in turn.";
 
 constexpr char const* client_threads =
-    "Threads: one thread runs one io_context (sessions, streams, the mode); a second thread "
+    "Threads: one thread runs one io_context (sessions, streams, the mode; with --threads N, N "
+    "threads run one io_context each, connection i and its streams on the (i mod N)-th); "
+    "another thread "
     "only sleeps until the give-up time (120 s + 2 x duration + bulk bytes at 10 MB/s) and then "
     "prints a failure line.";
 
 constexpr char const* spin_help =
     "beyond the contract: after the last handler, keep polling the event loop for this many "
     "microseconds before blocking (0: plain io_context::run(), what a program does)";
+
+constexpr char const* threads_help =
+    "beyond the contract: threads, each running its own io_context; connections are spread "
+    "over them round-robin (a session and its streams stay on one thread)";
+
+constexpr char const* tls_help =
+    "beyond the contract: TLS 1.3 (TLS_AES_128_GCM_SHA256) on every TCP connection; the server "
+    "makes a self-signed certificate at start, the client does not check it";
+
+constexpr int max_threads = 256;
 
 constexpr char const* modes_help =
     "bulk-up (SINK), bulk-down (SOURCE), rpc (ECHO), open (OPEN), idle (IDLE)";
@@ -123,6 +138,10 @@ command_line parse_command_line(int argc, char const* const* argv) {
     server->add_option("--spin-us", so.spin_us, spin_help)
         ->check(CLI::Range(0, 1'000'000))
         ->capture_default_str();
+    server->add_option("--threads", so.threads, threads_help)
+        ->check(CLI::Range(1, max_threads))
+        ->capture_default_str();
+    server->add_flag("--tls", so.tls, tls_help);
 
     auto& co = out.client;
     auto* client = app.add_subcommand("client", "run one measurement; prints one JSON line");
@@ -138,6 +157,10 @@ command_line parse_command_line(int argc, char const* const* argv) {
     client->add_option("--spin-us", co.spin_us, spin_help)
         ->check(CLI::Range(0, 1'000'000))
         ->capture_default_str();
+    client->add_option("--threads", co.threads, threads_help)
+        ->check(CLI::Range(1, max_threads))
+        ->capture_default_str();
+    client->add_flag("--tls", co.tls, tls_help);
     client
         ->add_option("--streams", co.streams,
                      "parallel streams (bulk, rpc), openers (open), held streams (idle)")

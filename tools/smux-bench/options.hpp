@@ -14,7 +14,9 @@ struct server_options {
     int version = 1;
     bool raw = false;
     bool window_autotune = false;  ///< not in the contract: smux config stream_window_autotune
-    int spin_us = 0;  ///< not in the contract: busy-poll before blocking (0: plain run())
+    int spin_us = 0;   ///< not in the contract: busy-poll before blocking (0: plain run())
+    int threads = 1;   ///< not in the contract: threads, one io_context each (io_pool.hpp)
+    bool tls = false;  ///< not in the contract: TLS on every connection (tls.hpp)
 };
 
 enum class bench_mode { bulk_up, bulk_down, rpc, open, idle };
@@ -27,7 +29,9 @@ struct client_options {
     int version = 1;
     bool raw = false;
     bool window_autotune = false;  ///< not in the contract: smux config stream_window_autotune
-    int spin_us = 0;  ///< not in the contract: busy-poll before blocking (0: plain run())
+    int spin_us = 0;   ///< not in the contract: busy-poll before blocking (0: plain run())
+    int threads = 1;   ///< not in the contract: threads, one io_context each (io_pool.hpp)
+    bool tls = false;  ///< not in the contract: TLS on every connection (tls.hpp)
     int streams = 1;
     std::int64_t bytes = 268'435'456;  ///< bulk: per stream; 0 in other modes
     int size = 0;                      ///< rpc: message size; bulk: bytes per call; else 0

@@ -4,6 +4,7 @@
 // The client's result line (section 6 of the contract) and what feeds it.
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,19 +42,28 @@ class json_line {
     std::string text_;
 };
 
-/// Failed streams and operations; keeps the first message.
+/// Failed streams and operations; keeps the first message. Workers on any thread may add; the
+/// totals are read once they are done.
 class error_log {
   public:
     void add(std::string message) {
+        std::lock_guard lock(mutex_);
         if (count_ == 0) {
             first_ = std::move(message);
         }
         ++count_;
     }
-    [[nodiscard]] std::int64_t count() const noexcept { return count_; }
-    [[nodiscard]] std::string const& first() const noexcept { return first_; }
+    [[nodiscard]] std::int64_t count() const {
+        std::lock_guard lock(mutex_);
+        return count_;
+    }
+    [[nodiscard]] std::string first() const {
+        std::lock_guard lock(mutex_);
+        return first_;
+    }
 
   private:
+    mutable std::mutex mutex_;
     std::int64_t count_ = 0;
     std::string first_;
 };

@@ -9,17 +9,22 @@
 #include <asio/read.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/write.hpp>
+#include <atomic>
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <smux/smux.hpp>
 #include <type_traits>
 #include <vector>
 
+#include "io_pool.hpp"
 #include "net_util.hpp"
 #include "process_stats.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
+#include "tls.hpp"
 
 namespace smux_bench {
 
@@ -31,12 +36,14 @@ constexpr std::size_t server_chunk = 64 * 1024;
 /// The SOURCE payload: the bench never checks payload bytes, and writers only read it.
 constexpr std::array<unsigned char, server_chunk> zero_chunk{};
 
-/// SINK read buffers: a stream borrows one for its lifetime, later streams reuse it.
+/// SINK read buffers: a stream borrows one for its lifetime, later streams reuse it. Streams on
+/// every thread share it; the lock is taken once per SINK stream, not per read.
 class chunk_pool {
   public:
     using chunk = std::unique_ptr<unsigned char[]>;
 
     chunk acquire() {
+        std::lock_guard lock(mutex_);
         if (free_.empty()) {
             return std::make_unique_for_overwrite<unsigned char[]>(server_chunk);
         }
@@ -45,6 +52,7 @@ class chunk_pool {
         return c;
     }
     void release(chunk c) noexcept {
+        std::lock_guard lock(mutex_);
         try {
             free_.push_back(std::move(c));
         } catch (...) {
@@ -53,17 +61,20 @@ class chunk_pool {
     }
 
   private:
+    std::mutex mutex_;
     std::vector<chunk> free_;
 };
 
-/// Everything the handlers share. It outlives the io_context, whose destruction destroys the
-/// suspended handlers (they touch the counters and the pool as they unwind).
+/// Everything the handlers share, on every thread. It outlives the io_contexts, whose
+/// destruction destroys the suspended handlers (they touch the counters and the pool as they
+/// unwind).
 struct server_state {
     smux::config cfg;
     bool raw = false;
-    std::int64_t active_streams = 0;  // handlers running, STATS excluded
-    std::int64_t total_streams = 0;   // handlers started since start, STATS excluded
-    std::int64_t active_conns = 0;    // accepted TCP connections not yet closed
+    std::optional<asio::ssl::context> tls;         // --tls
+    std::atomic<std::int64_t> active_streams = 0;  // handlers running, STATS excluded
+    std::atomic<std::int64_t> total_streams = 0;   // handlers started since start, STATS excluded
+    std::atomic<std::int64_t> active_conns = 0;    // accepted TCP connections not yet closed
     chunk_pool pool;
 
     [[nodiscard]] stats_record stats() const noexcept {
@@ -80,13 +91,13 @@ struct server_state {
 /// +1 on a counter for the lifetime of a scope.
 class counted {
   public:
-    explicit counted(std::int64_t& c) noexcept : c_(c) { ++c_; }
+    explicit counted(std::atomic<std::int64_t>& c) noexcept : c_(c) { ++c_; }
     counted(counted const&) = delete;
     counted& operator=(counted const&) = delete;
     ~counted() { --c_; }
 
   private:
-    std::int64_t& c_;
+    std::atomic<std::int64_t>& c_;
 };
 
 /// Completion of a detached handler: a failure (out of memory) ends that handler only.
@@ -220,6 +231,19 @@ class idle_sink : public std::enable_shared_from_this<idle_sink<Stream>> {
     counted active_;
 };
 
+/// Reads and drops until the stream ends: the idle sink of a TLS connection, whose records only
+/// its own reads can decrypt (so it keeps a coroutine, unlike idle_sink).
+template <class Stream>
+asio::awaitable<void> discard_until_end(Stream& s) {
+    std::array<unsigned char, 512> scratch;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+    for (;;) {
+        auto [ec, n] = co_await s.async_read_some(asio::buffer(scratch), as_tuple);
+        if (ec) {
+            co_return;
+        }
+    }
+}
+
 /// The server side of one bench stream (section 4); closes the stream at the end.
 template <class Stream>
 asio::awaitable<void> serve_stream(Stream s, server_state& st) {
@@ -250,7 +274,12 @@ asio::awaitable<void> serve_stream(Stream s, server_state& st) {
                 case tag::idle: {
                     static constexpr unsigned char ack[1] = {idle_ack};
                     auto [wec, w] = co_await asio::async_write(s, asio::buffer(ack), as_tuple);
-                    if (!wec) {
+                    if (wec) {
+                        break;
+                    }
+                    if constexpr (std::is_same_v<Stream, tls_socket>) {
+                        co_await discard_until_end(s);
+                    } else {
                         std::make_shared<idle_sink<Stream>>(std::move(s), st)->wait_next();
                         co_return;  // the sink owns the stream now
                     }
@@ -264,15 +293,10 @@ asio::awaitable<void> serve_stream(Stream s, server_state& st) {
     close_stream(s);
 }
 
-asio::awaitable<void> serve_raw_connection(tcp::socket s, server_state& st) {
-    counted conn(st.active_conns);
-    co_await serve_stream(std::move(s), st);
-}
-
 /// Accepts the session's streams until it ends. This coroutine and every stream handler run on
 /// the io_context's executor, not on the session's strand (see run_server).
-asio::awaitable<void> serve_session(smux::tcp_session session, server_state& st) {
-    counted conn(st.active_conns);
+template <class Session>
+asio::awaitable<void> serve_session(Session session, server_state& st) {
     auto const ex = co_await asio::this_coro::executor;
     for (;;) {
         auto [ec, s] = co_await session.async_accept_stream(as_tuple);
@@ -283,11 +307,41 @@ asio::awaitable<void> serve_session(smux::tcp_session session, server_state& st)
     }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& st) {
-    auto const ex = co_await asio::this_coro::executor;
+/// One connection over `Socket` (TCP or TLS): a smux server session, or one raw bench stream.
+template <class Socket>
+asio::awaitable<void> serve_over(Socket s, server_state& st) {
+    if (st.raw) {
+        co_await serve_stream(std::move(s), st);
+        co_return;
+    }
+    smux::basic_session<Socket> session(smux::role::server, std::move(s), st.cfg);
+    co_await serve_session(std::move(session), st);
+}
+
+/// One accepted connection, on the io_context its socket belongs to; with --tls after the
+/// server's TLS handshake.
+asio::awaitable<void> serve_connection(tcp::socket socket, server_state& st) {
+    counted conn(st.active_conns);
+    if (!st.tls) {
+        co_await serve_over(std::move(socket), st);
+        co_return;
+    }
+    tls_socket tls(std::move(socket), *st.tls);
+    auto [ec] = co_await tls.async_handshake(tls_socket::server, as_tuple);
+    if (ec) {
+        close_stream(tls);
+        co_return;
+    }
+    co_await serve_over(std::move(tls), st);
+}
+
+/// Accepts on context 0; each connection goes to the pool's next context, where its session
+/// and stream handlers then run.
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& st, io_pool& pool) {
     auto backoff = std::chrono::milliseconds(5);
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(as_tuple);
+        asio::any_io_executor const target = pool.next().get_executor();
+        auto [ec, socket] = co_await acceptor.async_accept(target, as_tuple);
         if (!acceptor.is_open() || ec == asio::error::operation_aborted) {
             co_return;
         }
@@ -301,16 +355,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, server_state& st) {
         }
         backoff = std::chrono::milliseconds(5);
         set_no_delay(socket);
-        if (st.raw) {
-            asio::co_spawn(ex, serve_raw_connection(std::move(socket), st), log_failure);
-            continue;
-        }
-        try {
-            smux::tcp_session session(smux::role::server, std::move(socket), st.cfg);
-            asio::co_spawn(ex, serve_session(std::move(session), st), log_failure);
-        } catch (std::exception const& e) {
-            std::clog << "smux-bench server: session: " << e.what() << '\n';
-        }
+        asio::co_spawn(target, serve_connection(std::move(socket), st), log_failure);
     }
 }
 
@@ -321,13 +366,24 @@ int run_server(server_options const& opts) {
     state.cfg.version = opts.version;
     state.cfg.stream_window_autotune = opts.window_autotune;
     state.raw = opts.raw;
+    if (opts.tls) {
+        try {
+            state.tls.emplace(make_server_tls_context());
+        } catch (std::exception const& e) {
+            std::cerr << "smux-bench server: TLS: " << e.what() << '\n';
+            return 1;
+        }
+    }
 
-    // One thread runs everything. Coroutines run on the io_context's executor, not on their
-    // session's strand: with one thread there is nothing for a strand to serialize, the
-    // library accepts operations from any executor, and with Asio 1.22 every completion posted
-    // through a strand<any_io_executor> costs several heap allocations (type-erased executor
-    // copies), about eight times as many per round trip as through the io_context.
-    asio::io_context ioc(1);
+    // One thread per io_context (one by default); a connection and everything of it stays on
+    // one of them (io_pool.hpp). Coroutines run on the io_context's executor, not on their
+    // session's strand: with one thread per context there is nothing for a strand to
+    // serialize, the library accepts operations from any executor, and with Asio 1.22 every
+    // completion posted through a strand<any_io_executor> costs several heap allocations
+    // (type-erased executor copies), about eight times as many per round trip as through the
+    // io_context.
+    io_pool pool(opts.threads);  // after `state`: destroyed first (see server_state)
+    auto& ioc = pool.context(0);
     tcp::acceptor acceptor(ioc);
     try {
         auto const endpoints = resolve(ioc, opts.listen, true);
@@ -345,15 +401,15 @@ int run_server(server_options const& opts) {
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](asio::error_code ec, int) {
         if (!ec) {
-            ioc.stop();
+            pool.stop();
         }
     });
 
     std::cout << R"({"listening":)" << json_quote(format_endpoint(acceptor.local_endpoint()))
               << R"(,"pid":)" << ::getpid() << "}" << std::endl;
 
-    asio::co_spawn(ioc, accept_loop(acceptor, state), log_failure);
-    run_loop(ioc, std::chrono::microseconds(opts.spin_us));
+    asio::co_spawn(ioc, accept_loop(acceptor, state, pool), log_failure);
+    pool.run(std::chrono::microseconds(opts.spin_us));
     return 0;
 }
 

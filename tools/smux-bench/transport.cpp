@@ -42,19 +42,20 @@ asio::awaitable<stats_result> stats_query(Stream s) {
 
 // ---- smux
 
-smux_transport::smux_transport(asio::io_context& ioc, tcp::resolver::results_type endpoints,
-                               smux::config cfg, int conns)
-    : ioc_(ioc), endpoints_(std::move(endpoints)), cfg_(cfg), conns_(conns) {}
+template <class Dialer>
+smux_transport<Dialer>::smux_transport(io_pool& pool, Dialer dialer, smux::config cfg, int conns)
+    : pool_(pool), dialer_(std::move(dialer)), cfg_(cfg), conns_(conns) {}
 
-asio::awaitable<std::string> smux_transport::connect() {
+template <class Dialer>
+asio::awaitable<std::string> smux_transport<Dialer>::connect() {
     sessions_.reserve(static_cast<std::size_t>(conns_));
     for (int i = 0; i <= conns_; ++i) {
-        tcp::socket socket(ioc_);
-        if (auto ec = co_await dial(socket, endpoints_, dial_timeout)) {
+        auto& ioc = pool_.context(i < conns_ ? static_cast<std::size_t>(i) : 0);
+        auto [ec, socket] = co_await dialer_.connect(ioc, dial_timeout);
+        if (ec) {
             co_return "connect: " + ec.message();
         }
-        set_no_delay(socket);
-        smux::tcp_session session(smux::role::client, std::move(socket), cfg_);
+        session_type session(smux::role::client, std::move(socket), cfg_);
         if (i < conns_) {
             sessions_.push_back(std::move(session));
         } else {
@@ -64,13 +65,15 @@ asio::awaitable<std::string> smux_transport::connect() {
     co_return std::string{};
 }
 
-asio::awaitable<std::tuple<asio::error_code, smux::stream>> smux_transport::open(std::size_t i,
-                                                                                 bool) {
+template <class Dialer>
+asio::awaitable<std::tuple<asio::error_code, smux::stream>> smux_transport<Dialer>::open(
+    std::size_t i, bool) {
     auto [ec, s] = co_await sessions_[i % sessions_.size()].async_open_stream(as_tuple);
     co_return std::tuple<asio::error_code, smux::stream>{ec, std::move(s)};
 }
 
-asio::awaitable<stats_result> smux_transport::query_stats() {
+template <class Dialer>
+asio::awaitable<stats_result> smux_transport<Dialer>::query_stats() {
     auto [ec, s] = co_await control_->async_open_stream(as_tuple);
     if (ec) {
         co_return stats_result{"STATS: open: " + ec.message(), {}};
@@ -78,7 +81,8 @@ asio::awaitable<stats_result> smux_transport::query_stats() {
     co_return co_await stats_query(std::move(s));
 }
 
-void smux_transport::close_all() noexcept {
+template <class Dialer>
+void smux_transport<Dialer>::close_all() noexcept {
     for (auto& s : held_) {
         s.close();
     }
@@ -93,37 +97,36 @@ void smux_transport::close_all() noexcept {
 
 // ---- raw
 
-raw_transport::raw_transport(asio::io_context& ioc, tcp::resolver::results_type endpoints)
-    : ioc_(ioc), endpoints_(std::move(endpoints)) {}
-
-asio::awaitable<std::tuple<asio::error_code, tcp::socket>> raw_transport::open(std::size_t,
-                                                                               bool measured) {
-    tcp::socket s(ioc_);
+template <class Dialer>
+asio::awaitable<std::tuple<asio::error_code, typename raw_transport<Dialer>::stream_type>>
+raw_transport<Dialer>::open(std::size_t i, bool measured) {
     std::optional<bench_clock::duration> timeout;
     if (!measured) {
         timeout = dial_timeout;
     }
-    auto ec = co_await dial(s, endpoints_, timeout);
-    if (!ec) {
-        set_no_delay(s);
-    }
-    co_return std::tuple<asio::error_code, tcp::socket>{ec, std::move(s)};
+    co_return co_await dialer_.connect(pool_.context(i), timeout);
 }
 
-asio::awaitable<stats_result> raw_transport::query_stats() {
-    tcp::socket s(ioc_);
-    if (auto ec = co_await dial(s, endpoints_, dial_timeout)) {
+template <class Dialer>
+asio::awaitable<stats_result> raw_transport<Dialer>::query_stats() {
+    auto [ec, s] = co_await dialer_.connect(pool_.context(0), dial_timeout);
+    if (ec) {
         co_return stats_result{"STATS: connect: " + ec.message(), {}};
     }
-    set_no_delay(s);
     co_return co_await stats_query(std::move(s));
 }
 
-void raw_transport::close_all() noexcept {
+template <class Dialer>
+void raw_transport<Dialer>::close_all() noexcept {
     for (auto& s : held_) {
         close_stream(s);
     }
     held_.clear();
 }
+
+template class smux_transport<tcp_dialer>;
+template class smux_transport<tls_dialer>;
+template class raw_transport<tcp_dialer>;
+template class raw_transport<tls_dialer>;
 
 }  // namespace smux_bench

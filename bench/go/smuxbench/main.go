@@ -6,13 +6,17 @@
 //	smuxbench server --listen HOST:PORT [--version 1|2] [--raw]
 //	smuxbench client --connect HOST:PORT --mode MODE [--version 1|2] [--raw]
 //	                 [--streams N] [--bytes B] [--size S] [--duration SEC] [--conns C]
+//	beyond the contract, both: [--threads N] [--tls]
 //
 // Threads: goroutines on the Go scheduler; one goroutine per accepted connection and per
 // stream on the server, one per stream (or opener) on the client. GOMAXPROCS follows the CPU
-// affinity, so `taskset -c 1` gives one thread running Go code.
+// affinity, so `taskset -c 1` gives one thread running Go code; --threads N sets GOMAXPROCS
+// to N (as the GOMAXPROCS environment variable does), the Go counterpart of the C++ tool's
+// --threads.
 package main
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -23,6 +27,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,11 +94,32 @@ func main() {
 }
 
 const topUsage = `usage:
-  smuxbench server --listen HOST:PORT [--version 1|2] [--raw]
+  smuxbench server --listen HOST:PORT [--version 1|2] [--raw] [--threads N] [--tls]
   smuxbench client --connect HOST:PORT --mode MODE [--version 1|2] [--raw]
                    [--streams N] [--bytes B] [--size S] [--duration SEC] [--conns C]
+                   [--threads N] [--tls]
 modes: bulk-up, bulk-down, rpc, open, idle
+--threads and --tls are beyond the contract (GOMAXPROCS; TLS 1.3 on every connection)
 `
+
+const (
+	threadsHelp = "beyond the contract: GOMAXPROCS " +
+		"(0: the runtime's choice, from the CPU affinity or $GOMAXPROCS)"
+	tlsHelp = "beyond the contract: TLS 1.3 on every TCP connection " +
+		"(self-signed server certificate made at start, not checked by the client)"
+	maxThreads = 256
+)
+
+// applyThreads sets GOMAXPROCS from --threads; 0 leaves the runtime's choice.
+func applyThreads(n int) error {
+	if n < 0 || n > maxThreads {
+		return usageError{fmt.Sprintf("--threads must be 0..%d", maxThreads)}
+	}
+	if n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	return nil
+}
 
 // usageError is a bad command line: reported on stderr, exit status 2.
 type usageError struct{ msg string }
@@ -202,7 +228,12 @@ func runServer(args []string) int {
 	listen := fs.String("listen", "", "address to bind, HOST:PORT (port 0: kernel picks)")
 	version := fs.Int("version", 1, "smux protocol version, 1 or 2 (ignored with --raw)")
 	raw := fs.Bool("raw", false, "plain TCP: each accepted connection is one bench stream")
+	threads := fs.Int("threads", 0, threadsHelp)
+	useTLS := fs.Bool("tls", false, tlsHelp)
 	if err := parseFlags(fs, args); err != nil {
+		return exitForParseError("server", err)
+	}
+	if err := applyThreads(*threads); err != nil {
 		return exitForParseError("server", err)
 	}
 	if *listen == "" {
@@ -216,6 +247,15 @@ func runServer(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "smuxbench server: %v\n", err)
 		return 1
+	}
+	if *useTLS {
+		// The handshake runs in each connection's goroutine, at its first read or write.
+		cfg, err := serverTLSConfig()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "smuxbench server: TLS: %v\n", err)
+			return 1
+		}
+		ln = tls.NewListener(ln, cfg)
 	}
 
 	// Installed before the listening line, so a script may signal as soon as it has read it.
@@ -434,6 +474,8 @@ type clientOptions struct {
 	size     int
 	duration float64
 	conns    int
+	threads  int  // beyond the contract: GOMAXPROCS, 0 for the runtime's choice
+	tls      bool // beyond the contract: TLS on every connection
 }
 
 func (o *clientOptions) bulk() bool { return o.mode == "bulk-up" || o.mode == "bulk-down" }
@@ -454,7 +496,12 @@ func parseClientArgs(args []string) (clientOptions, error) {
 	fs.IntVar(&o.size, "size", 0, "rpc: message size (default 64); bulk: bytes per call (default 65536)")
 	fs.Float64Var(&o.duration, "duration", 3, "rpc/open: seconds of load; idle: seconds to hold")
 	fs.IntVar(&o.conns, "conns", 1, "smux sessions carrying the data streams")
+	fs.IntVar(&o.threads, "threads", 0, threadsHelp)
+	fs.BoolVar(&o.tls, "tls", false, tlsHelp)
 	if err := parseFlags(fs, args); err != nil {
+		return o, err
+	}
+	if err := applyThreads(o.threads); err != nil {
 		return o, err
 	}
 	sizeSet := false
@@ -649,12 +696,20 @@ type client struct {
 	cfg      *smux.Config
 	sessions []*smux.Session // data sessions, smux mode only
 	control  *smux.Session   // carries STATS only, smux mode only
+	tlsCfg   *tls.Config     // --tls only
 	errs     errorLog
 }
 
-func dialTCP(addr string) (net.Conn, error) {
-	// Go enables TCP_NODELAY on every TCP connection by default.
-	return net.DialTimeout("tcp", addr, dialTimeout)
+// dial makes one connection, TCP or TLS, within timeout when it is not zero (measured paths
+// carry no timer). Go enables TCP_NODELAY on every TCP connection by default.
+func (c *client) dial(timeout time.Duration) (net.Conn, error) {
+	if c.tlsCfg != nil {
+		return dialTLS(c.opts.connect, c.tlsCfg, timeout)
+	}
+	if timeout == 0 {
+		return net.Dial("tcp", c.opts.connect)
+	}
+	return net.DialTimeout("tcp", c.opts.connect, timeout)
 }
 
 // connect opens the C data sessions and the control session (smux mode).
@@ -663,7 +718,7 @@ func (c *client) connect() error {
 		return nil
 	}
 	for i := 0; i <= c.opts.conns; i++ {
-		conn, err := dialTCP(c.opts.connect)
+		conn, err := c.dial(dialTimeout)
 		if err != nil {
 			return fmt.Errorf("connect: %w", err)
 		}
@@ -695,9 +750,9 @@ func (c *client) closeSessions() {
 func (c *client) openStream(i int, measured bool) (benchStream, error) {
 	if c.opts.raw {
 		if measured {
-			return net.Dial("tcp", c.opts.connect)
+			return c.dial(0)
 		}
-		return dialTCP(c.opts.connect)
+		return c.dial(dialTimeout)
 	}
 	return c.sessions[i%len(c.sessions)].OpenStream()
 }
@@ -706,7 +761,7 @@ func (c *client) queryStats() (stats, error) {
 	var st benchStream
 	var err error
 	if c.opts.raw {
-		st, err = dialTCP(c.opts.connect)
+		st, err = c.dial(dialTimeout)
 	} else {
 		st, err = c.control.OpenStream()
 	}
@@ -753,6 +808,9 @@ func runClient(args []string) int {
 		return exitForParseError("client", err)
 	}
 	c := &client{opts: o, cfg: smuxConfig(o.version)}
+	if o.tls {
+		c.tlsCfg = clientTLSConfig()
+	}
 
 	giveUp := giveUpBase + 2*o.durationValue()
 	if o.bulk() {
