@@ -26,3 +26,6 @@ if [ -n "$bad" ]; then
   echo "not clang-formatted (run: clang-format -i FILE):$bad" >&2
   exit 1
 fi
+
+# The code in the guides is the compiled examples' code, copied by docs/check-snippets.py.
+python3 docs/check-snippets.py

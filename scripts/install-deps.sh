@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ clang clang-format libclang-rt-14-dev
+  cmake g++ clang clang-format libclang-rt-14-dev doxygen
   libasio-dev libcli11-dev nlohmann-json3-dev libssl-dev zlib1g-dev libsodium-dev libisal-dev libsnappy-dev pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-go golang-github-xtaci-smux-dev golang-github-xtaci-kcp-dev golang-github-golang-snappy-dev

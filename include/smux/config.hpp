@@ -98,53 +98,67 @@ void validate_or_throw(config const& cfg);
 class config_builder {
   public:
     config_builder() = default;
+    /// Starts from `start` instead of the defaults.
     explicit config_builder(config const& start) : cfg_(start) {}
 
+    /// Sets `config::version`.
     config_builder& version(int v) {
         cfg_.version = v;
         return *this;
     }
+    /// Turns keep-alive on or off: sets `config::keep_alive_disabled` to `!enabled` (Go's
+    /// `KeepAliveDisabled` is the negation).
     config_builder& keep_alive(bool enabled) {
         cfg_.keep_alive_disabled = !enabled;
         return *this;
     }
+    /// Sets `config::keep_alive_interval`.
     config_builder& keep_alive_interval(std::chrono::milliseconds d) {
         cfg_.keep_alive_interval = d;
         return *this;
     }
+    /// Sets `config::keep_alive_timeout`.
     config_builder& keep_alive_timeout(std::chrono::milliseconds d) {
         cfg_.keep_alive_timeout = d;
         return *this;
     }
+    /// Sets `config::max_frame_size`.
     config_builder& max_frame_size(std::int64_t n) {
         cfg_.max_frame_size = n;
         return *this;
     }
+    /// Sets `config::max_receive_buffer`.
     config_builder& max_receive_buffer(std::int64_t n) {
         cfg_.max_receive_buffer = n;
         return *this;
     }
+    /// Sets `config::max_stream_buffer`.
     config_builder& max_stream_buffer(std::int64_t n) {
         cfg_.max_stream_buffer = n;
         return *this;
     }
+    /// Sets `config::accept_backlog`.
     config_builder& accept_backlog(std::int64_t n) {
         cfg_.accept_backlog = n;
         return *this;
     }
+    /// Sets `config::max_streams`.
     config_builder& max_streams(std::int64_t n) {
         cfg_.max_streams = n;
         return *this;
     }
 
+    /// Sets `config::stream_window_autotune`.
     config_builder& stream_window_autotune(bool enabled) {
         cfg_.stream_window_autotune = enabled;
         return *this;
     }
+    /// Sets `config::stream_read_timeout`.
     config_builder& stream_read_timeout(std::chrono::milliseconds d) {
         cfg_.stream_read_timeout = d;
         return *this;
     }
+    /// Sets `config::stream_write_timeout`.
     config_builder& stream_write_timeout(std::chrono::milliseconds d) {
         cfg_.stream_write_timeout = d;
         return *this;

@@ -13,7 +13,9 @@ namespace smux {
 struct session_counters {
     std::uint64_t bytes_received = 0;  ///< connection bytes, headers included
     std::uint64_t bytes_sent = 0;      ///< connection bytes handed to the transport
+    /// frames of every command that arrived
     std::uint64_t frames_received = 0;
+    /// frames of every command handed to the transport
     std::uint64_t frames_sent = 0;
     std::uint64_t streams_opened = 0;    ///< by this side
     std::uint64_t streams_accepted = 0;  ///< opened by the peer and queued for accept
@@ -58,6 +60,7 @@ struct stream_stats {
     /// now, v2: the window this side advertises to the peer (grows with
     /// `stream_window_autotune`). v1: 0.
     std::uint32_t receive_window = 0;
+    /// now: which directions are still open
     stream_state state = stream_state::open;
 };
 

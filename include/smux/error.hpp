@@ -41,11 +41,15 @@ enum class error {
 
 /** Groups of errors, to test with `ec == smux::condition::...`.
 
-    `session_terminated` matches every smux error that ends a session and the connection
-    errors a session ends with, which are passed through unchanged (`connection_reset`,
-    `connection_aborted`, `broken_pipe`, `not_connected`, network down, reset or unreachable,
-    host unreachable, `timed_out` from the operating system, `connection_refused`, and every
-    TLS error); `session.terminal_error()` tells the exact reason. */
+    `protocol_violation` matches the peer's protocol errors (`invalid_version` to
+    `invalid_window_update`), which end the session. `session_terminated` matches every error
+    a session ends with: those protocol errors, the other smux errors that end a session
+    (`keepalive_timeout`, `session_closed`, `connection_closed`) and the connection errors,
+    which are passed through unchanged (`connection_reset`, `connection_aborted`,
+    `broken_pipe`, `not_connected`, network down, reset or unreachable, host unreachable,
+    `timed_out` from the operating system, `connection_refused`, and every TLS error);
+    `session.terminal_error()` tells the exact reason. `read_timeout` and `write_timeout`
+    match `std::errc::timed_out`. */
 enum class condition {
     protocol_violation = 1,  ///< the peer sent something the protocol forbids
     session_terminated,      ///< the session is over; open a new one

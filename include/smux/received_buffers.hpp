@@ -38,7 +38,9 @@ class received_buffers {
     static constexpr std::size_t max_views = 16;
 
     received_buffers() noexcept = default;
+    /// Takes over the views of `o`, which becomes empty.
     received_buffers(received_buffers&& o) noexcept { take_from(o); }
+    /// Releases the views held now, then takes over those of `o`.
     received_buffers& operator=(received_buffers&& o) noexcept {
         if (this != &o) {
             release();
@@ -56,6 +58,7 @@ class received_buffers {
     }
     /// Bytes lent (0 after `release`).
     [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
+    /// True when no byte is lent (nothing was received, or after `release`).
     [[nodiscard]] bool empty() const noexcept { return bytes_ == 0; }
 
     /// Hands the bytes back to the session (budget and credit); the views become invalid.

@@ -53,7 +53,9 @@ using core::role;
 template <class NextLayer, class Executor>
 class basic_session {
   public:
+    /// The connection type: any Asio stream (AsyncReadStream + AsyncWriteStream).
     using next_layer_type = NextLayer;
+    /// The type of `get_executor()`; its default completion token is the operations' default.
     using executor_type = Executor;
     /// The streams it opens and accepts share its executor type.
     using stream_type = basic_stream<Executor>;
@@ -62,6 +64,7 @@ class basic_session {
     /// `asio::use_awaitable_t<>::as_default_on`).
     template <class Executor1>
     struct rebind_executor {
+        /// The session type with `Executor1`.
         using other = basic_session<NextLayer, Executor1>;
     };
 
@@ -83,6 +86,8 @@ class basic_session {
         impl_->start();
     }
 
+    /// Moves the session; the moved-from object is empty (its `terminal_error()` is
+    /// `smux::error::session_closed`) and may only be destroyed or assigned to.
     basic_session(basic_session&&) noexcept = default;
 
     /// Takes over a session of another executor type (see `rebind_executor`).
@@ -90,6 +95,7 @@ class basic_session {
     basic_session(basic_session<NextLayer, OtherExecutor>&& other) noexcept  // NOLINT: rebind
         : impl_(std::move(other.impl_)) {}
 
+    /// Closes the session held now (see `close`), then takes over `other`.
     basic_session& operator=(basic_session&& other) noexcept {
         if (this != &other) {
             close();
@@ -112,7 +118,9 @@ class basic_session {
     /// The connection. Touch it only on the session's strand, and never read or write it.
     [[nodiscard]] next_layer_type& next_layer() noexcept { return impl_->next_layer(); }
 
+    /// Client or server, as given at construction (decides the parity of stream ids).
     [[nodiscard]] role session_role() const noexcept { return impl_->role(); }
+    /// The validated configuration the session runs with.
     [[nodiscard]] config const& configuration() const noexcept { return impl_->configuration(); }
 
     /// False once the session ended.

@@ -41,17 +41,22 @@ namespace smux {
 template <class Executor>
 class basic_stream {
   public:
+    /// The type of `get_executor()`; its default completion token is the operations' default.
     using executor_type = Executor;
+    /// A stream is its own lowest layer (as `asio::ssl::stream` expects of its next layer).
     using lowest_layer_type = basic_stream;
 
+    /// The same stream type with another executor type (Asio's idiom).
     template <class Executor1>
     struct rebind_executor {
+        /// The stream type with `Executor1`.
         using other = basic_stream<Executor1>;
     };
 
     /// An empty handle: every operation fails with `smux::error::stream_closed`.
     basic_stream() noexcept = default;
 
+    /// Moves the handle; `other` becomes empty (`is_open()` false).
     basic_stream(basic_stream&& other) noexcept = default;
 
     /// Converts from a handle of the same stream with another executor type.
@@ -80,7 +85,9 @@ class basic_stream {
         return session_ ? executor_type(session_->executor()) : executor_type();
     }
 
+    /// This stream.
     lowest_layer_type& lowest_layer() noexcept { return *this; }
+    /// This stream.
     lowest_layer_type const& lowest_layer() const noexcept { return *this; }
 
     /// The stream id on the wire (odd: opened by the client side, even: by the server side).
@@ -126,8 +133,11 @@ class basic_stream {
 
     /// The kinds of wait of `async_wait`, as for an Asio socket.
     using wait_type = net::socket_base::wait_type;
+    /// Wait until a read would complete without waiting (the only kind supported).
     static constexpr wait_type wait_read = net::socket_base::wait_read;
+    /// Not supported: `async_wait` completes with `asio::error::operation_not_supported`.
     static constexpr wait_type wait_write = net::socket_base::wait_write;
+    /// Not supported: `async_wait` completes with `asio::error::operation_not_supported`.
     static constexpr wait_type wait_error = net::socket_base::wait_error;
 
     /** Waits until a read would complete without waiting: bytes are buffered, the peer's FIN
@@ -209,6 +219,8 @@ class basic_stream {
         completed with `asio::error::operation_aborted`. Later operations on the handle fail
         with `smux::error::stream_closed` (still completing on the session's executor). */
     void close() noexcept;
+    /// `close()` with Asio's error-code signature (`ec` is always cleared), for generic code such
+    /// as `asio::ssl::stream`'s owners.
     void close(error_code& ec) noexcept {
         ec = {};
         close();

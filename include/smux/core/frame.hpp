@@ -11,8 +11,10 @@
 /// The smux frame layout: an 8-byte little-endian header, then LEN payload bytes.
 namespace smux::core {
 
+/// A stream's id on the wire (the SID field).
 using stream_id = std::uint32_t;
 
+/// The CMD byte of a frame header.
 enum class command : std::uint8_t {
     syn = 0,  ///< open a stream
     fin = 1,  ///< the sender writes no more on the stream
@@ -21,13 +23,20 @@ enum class command : std::uint8_t {
     upd = 4,  ///< window update (protocol version 2)
 };
 
+/// Bytes of a frame header: VER, CMD, LEN (u16 LE), SID (u32 LE).
 inline constexpr std::size_t header_size = 8;
+/// Bytes of an UPD payload: consumed (u32 LE), window (u32 LE).
 inline constexpr std::size_t update_payload_size = 8;
 
+/// A decoded frame header.
 struct frame_header {
+    /// protocol version: 1 or 2
     std::uint8_t version = 1;
+    /// what the frame does
     command cmd = command::nop;
+    /// payload bytes that follow the header
     std::uint16_t length = 0;
+    /// the stream the frame belongs to (0 for NOP)
     stream_id sid = 0;
 
     friend bool operator==(frame_header const&, frame_header const&) = default;
@@ -41,15 +50,20 @@ struct window_update {
     friend bool operator==(window_update const&, window_update const&) = default;
 };
 
+/// An encoded frame header.
 using header_bytes = std::array<std::byte, header_size>;
 
+/// Writes `h` in the wire layout into `out`.
 void encode_header(frame_header const& h, std::span<std::byte, header_size> out) noexcept;
+/// `h` in the wire layout.
 [[nodiscard]] header_bytes encode_header(frame_header const& h) noexcept;
 
 /// Decodes without judging; `validate_header` says whether the frame is allowed.
 [[nodiscard]] frame_header decode_header(std::span<std::byte const, header_size> in) noexcept;
 
+/// Writes `u` as an UPD payload into `out`.
 void encode_update(window_update const& u, std::span<std::byte, update_payload_size> out) noexcept;
+/// Reads an UPD payload.
 [[nodiscard]] window_update decode_update(
     std::span<std::byte const, update_payload_size> in) noexcept;
 

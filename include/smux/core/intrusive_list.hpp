@@ -8,7 +8,9 @@ namespace smux::core {
 /// Links of one element in one `intrusive_list`.
 template <class T>
 struct list_hook {
+    /// the element before, or null at the front
     T* prev = nullptr;
+    /// the element after, or null at the back
     T* next = nullptr;
 };
 
@@ -18,16 +20,21 @@ struct list_hook {
 template <class T, list_hook<T> T::*Hook>
 class intrusive_list {
   public:
+    /// True when no element is linked.
     [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+    /// The oldest element, or null.
     [[nodiscard]] T* front() const noexcept { return head_; }
+    /// Elements linked.
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
     /// Whether `e` is in this list (an element is in at most one list per hook).
     [[nodiscard]] bool contains(T const& e) const noexcept {
         return (e.*Hook).prev != nullptr || head_ == &e;
     }
+    /// The element after `e` in this list, or null.
     static T* next(T const& e) noexcept { return (e.*Hook).next; }
 
+    /// Appends `e`; does nothing when it is already in the list.
     void push_back(T& e) noexcept {
         if (contains(e)) {
             return;
@@ -44,6 +51,7 @@ class intrusive_list {
         ++size_;
     }
 
+    /// Unlinks `e`; does nothing when it is not in the list.
     void erase(T& e) noexcept {
         if (!contains(e)) {
             return;
@@ -63,6 +71,7 @@ class intrusive_list {
         --size_;
     }
 
+    /// Unlinks and returns the oldest element, or null when empty.
     T* pop_front() noexcept {
         T* e = head_;
         if (e != nullptr) {

@@ -24,7 +24,9 @@
 */
 namespace smux::core {
 
+/// The clock whose time the driver passes in (the engine never reads it).
 using clock = std::chrono::steady_clock;
+/// A point in time of `clock`.
 using time_point = clock::time_point;
 
 /// The role decides stream-id parity: clients open odd ids (3, 5, ...), servers even (2, 4, ...).
@@ -35,6 +37,7 @@ inline constexpr std::uint32_t initial_peer_window = 262'144;
 
 /// Something the driver has to act on. Events of one stream come in the order they happened.
 struct event {
+    /// What happened.
     enum class kind : std::uint8_t {
         incoming,    ///< a peer-opened stream waits in the accept queue (once per accept() miss)
         readable,    ///< data, FIN or the session's end can be read (once per read() miss)
@@ -42,7 +45,9 @@ struct event {
         write_done,  ///< a write's accepted bytes all went to the transport, or were dropped
         closed,      ///< the session ended with `ec`; no events follow
     };
+    /// what happened
     kind what;
+    /// the stream concerned (0 for `closed`)
     stream_id id = 0;
     void* context = nullptr;  ///< the stream's context (see `session::set_context`)
     std::size_t bytes = 0;    ///< write_done: bytes handed to the transport
@@ -51,14 +56,18 @@ struct event {
 
 /// Outcome of `session::read`.
 struct read_result {
+    /// How the read went.
     enum class status : std::uint8_t {
         data,           ///< `bytes` were copied out (0 only when the buffers were empty)
         would_block,    ///< nothing buffered yet; a `readable` event will follow
         end_of_stream,  ///< the peer's FIN arrived and every byte before it was read
         failed,         ///< `ec` tells why (closed stream, or the session's terminal error)
     };
+    /// bytes copied out (`data`), or buffered (`poll_read`)
     std::size_t bytes = 0;
+    /// how the read went
     status state = status::would_block;
+    /// `failed`: why
     error_code ec;
 };
 
@@ -71,6 +80,7 @@ struct take_result {
 /// Outcome of `session::write`.
 struct write_result {
     std::size_t accepted = 0;  ///< bytes registered; 0 with no `ec`: wait for `writable`
+    /// why the write was refused (a closed stream, a finished write side, the session's end)
     error_code ec;
 };
 
@@ -106,9 +116,12 @@ class session {
 
     /// @throws config_error when `cfg` is invalid.
     session(role r, config const& cfg, time_point now);
+    /// As above, with engine tuning `opts`. @throws config_error when `cfg` is invalid.
     session(role r, config const& cfg, time_point now, options const& opts);
     ~session();
+    /// Moves the engine; the moved-from session may only be destroyed or assigned to.
     session(session&&) noexcept;
+    /// Moves the engine; the moved-from session may only be destroyed or assigned to.
     session& operator=(session&&) noexcept;
 
     // ---- transport -> core
@@ -136,6 +149,7 @@ class session {
     /// `n` bytes of the last `prepare_send` reached the transport.
     void commit_send(std::size_t n);
 
+    /// True while `prepare_send` has bytes to hand out.
     [[nodiscard]] bool want_write() const noexcept;
 
     // ---- application
@@ -215,17 +229,26 @@ class session {
 
     // ---- time
 
+    /// Passes the time: sends keep-alives, ends the session on the keep-alive timeout and fails
+    /// reads and writes that waited past their configured timeouts.
     void on_timer(time_point now);
+    /// When `on_timer` is due next; empty when nothing is timed.
     [[nodiscard]] std::optional<time_point> next_timer() const noexcept;
 
     // ---- events and state
 
+    /// The next event to act on, or empty; drain it after every call into the engine.
     [[nodiscard]] std::optional<event> poll_event();
 
+    /// False once the session ended (`close`, a protocol error, the keep-alive timeout).
     [[nodiscard]] bool is_alive() const noexcept;
+    /// Why the session ended; empty while it is alive.
     [[nodiscard]] error_code terminal_error() const noexcept;
+    /// The session's counters (`since_last_frame_ns` is left 0: the engine has no clock).
     [[nodiscard]] session_counters counters() const noexcept;
+    /// The configuration the session runs with.
     [[nodiscard]] config const& configuration() const noexcept;
+    /// Client or server.
     [[nodiscard]] role session_role() const noexcept;
 
     /// The id the next `open_stream` will use (0 once ids are exhausted).

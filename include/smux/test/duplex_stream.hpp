@@ -68,9 +68,12 @@ class duplex_stream {
     };
 
   public:
+    /// The executor both ends share.
     using executor_type = net::any_io_executor;
+    /// An end is its own lowest layer.
     using lowest_layer_type = duplex_stream;
 
+    /// An end not connected to any other (use `make_pair`).
     explicit duplex_stream(executor_type ex) : ex_(std::move(ex)) {}
 
     /// Connects two ends: what one writes the other reads.
@@ -87,7 +90,9 @@ class duplex_stream {
         return {std::move(a), std::move(b)};
     }
 
+    /// The executor given at construction.
     [[nodiscard]] executor_type get_executor() const noexcept { return ex_; }
+    /// This end.
     lowest_layer_type& lowest_layer() noexcept { return *this; }
 
     /// At most `n` bytes per read (1: a transport that delivers one byte at a time).
@@ -165,10 +170,12 @@ class duplex_stream {
         }
     }
 
+    /// `close()`, clearing `ec`.
     void close(error_code& ec) {
         ec = {};
         close();
     }
+    /// Ends the pipe both ways: the peer reads end of file, this end's reads and writes fail.
     void close() {
         closed_ = true;
         if (in_) {
@@ -178,6 +185,8 @@ class duplex_stream {
         close_write();
     }
 
+    /// Reads at least one byte (at most the read size). Completion signature
+    /// `void(error_code, std::size_t)`; errors: end of file, the reset or injected error.
     template <class MutableBufferSequence, class Token>
     auto async_read_some(MutableBufferSequence const& buffers, Token&& token) {
         return net::async_initiate<Token, void(error_code, std::size_t)>(
@@ -187,6 +196,8 @@ class duplex_stream {
             token, buffers);
     }
 
+    /// Writes at most the write size. Completion signature `void(error_code, std::size_t)`;
+    /// errors: `asio::error::broken_pipe` once the pipe ended, or the injected error.
     template <class ConstBufferSequence, class Token>
     auto async_write_some(ConstBufferSequence const& buffers, Token&& token) {
         return net::async_initiate<Token, void(error_code, std::size_t)>(
