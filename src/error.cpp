@@ -82,12 +82,19 @@ class smux_condition_category final : public std::error_category {
         return "unknown smux condition " + std::to_string(value);
     }
 
-    /// session_terminated also matches the connection errors a session ends with (they are
-    /// passed through unchanged): a user's "is the session over?" check must not miss them.
+    /// session_terminated also matches the peer's protocol violations and the connection errors
+    /// a session ends with (passed through unchanged): a user's "is the session over?" check
+    /// must not miss them.
     [[nodiscard]] bool equivalent(std::error_code const& code, int value) const noexcept override {
         if (code.category() == smux::error_category()) {
-            return code.category().default_error_condition(code.value()) ==
-                   std::error_condition(value, *this);
+            auto const own = code.category().default_error_condition(code.value());
+            if (own == std::error_condition(value, *this)) {
+                return true;
+            }
+            // A protocol violation ends the session too: it matches both conditions.
+            return static_cast<condition>(value) == condition::session_terminated &&
+                   own ==
+                       std::error_condition(static_cast<int>(condition::protocol_violation), *this);
         }
         return static_cast<condition>(value) == condition::session_terminated &&
                ends_a_connection(code);
