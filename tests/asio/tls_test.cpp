@@ -362,8 +362,11 @@ TEST_P(tls, bulk_data_leaves_in_full_tls_records) {
     asio::io_context ioc;
     auto server_ctx = make_server_context(identity());
     auto client_ctx = make_client_context(identity());
-    auto [client_socket, relay_in] = make_tcp_sockets(ioc);
-    auto [relay_out, server_socket] = make_tcp_sockets(ioc);
+    // Not structured bindings: clang 14 cannot capture those in the relays' lambdas.
+    auto client_link = make_tcp_sockets(ioc);
+    auto server_link = make_tcp_sockets(ioc);
+    asio::ip::tcp::socket& relay_in = client_link.second;
+    asio::ip::tcp::socket& relay_out = server_link.first;
     tls_record_scanner client_records;
     task_group relays;
     relays.spawn(ioc, [&]() -> asio::awaitable<void> {
@@ -371,8 +374,8 @@ TEST_P(tls, bulk_data_leaves_in_full_tls_records) {
     });
     relays.spawn(ioc,
                  [&]() -> asio::awaitable<void> { co_await relay(relay_out, relay_in, nullptr); });
-    asio::ssl::stream<asio::ip::tcp::socket> client_tls(std::move(client_socket), client_ctx);
-    asio::ssl::stream<asio::ip::tcp::socket> server_tls(std::move(server_socket), server_ctx);
+    asio::ssl::stream<asio::ip::tcp::socket> client_tls(std::move(client_link.first), client_ctx);
+    asio::ssl::stream<asio::ip::tcp::socket> server_tls(std::move(server_link.second), server_ctx);
     capture<smux::error_code> client_hs, server_hs;
     client_tls.async_handshake(asio::ssl::stream_base::client, client_hs.handler());
     server_tls.async_handshake(asio::ssl::stream_base::server, server_hs.handler());
