@@ -101,8 +101,9 @@ def command_output(argv: list[str]) -> str | None:
     return r.stdout.strip() if r.returncode == 0 else None
 
 
-def machine_info(pin: Pinning) -> dict[str, Any]:
-    """The machine, the load and the commit a result was measured on."""
+def machine_info(pinning: dict[str, Any] | None) -> dict[str, Any]:
+    """The machine, the load and the commit a result was measured on; `pinning` says which
+    CPUs the roles ran on (None: unpinned)."""
     info: dict[str, Any] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -115,10 +116,11 @@ def machine_info(pin: Pinning) -> dict[str, Any]:
     info["cpus_allowed"] = sorted(os.sched_getaffinity(0))
     u = os.uname()
     info["kernel"] = f"{u.sysname} {u.release} {u.version}"
+    info["machine"] = u.machine
     info["python"] = platform.python_version()
     info["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
-    info["pinning"] = dict(pin.cpus) if pin.enabled else None
+    info["pinning"] = pinning
     info["git_commit"] = command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"])
     dirty = command_output(["git", "-C", str(REPO), "status", "--porcelain",
                             "--untracked-files=no"])
@@ -134,4 +136,4 @@ def display_path(p: Path) -> str:
 
 
 def fmt_duration(s: float) -> str:
-    return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"

@@ -20,12 +20,10 @@ The measuring uses the standard library only; the chart needs matplotlib (python
 from __future__ import annotations
 
 import argparse
-import ctypes
 import fnmatch
 import json
 import math
 import os
-import platform
 import select
 import signal
 import statistics
@@ -34,11 +32,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common as bc  # noqa: E402
+
+REPO = bc.REPO
 DEFAULT_CPP = REPO / "build" / "release" / "tools" / "smux-bench"
 DEFAULT_GO = REPO / "build" / "bench-go" / "smuxbench-go"
 HOST = "127.0.0.1"
@@ -348,21 +348,6 @@ def check_line(obj: Any, cell: Cell, pairing: Pairing, version: int) -> list[str
 # Processes. Every child gets PR_SET_PDEATHSIG, so even a killed script leaves no server behind;
 # the normal path stops every server by PID in a finally block.
 
-PR_SET_PDEATHSIG = 1
-_libc = None
-
-
-def _child_setup() -> None:
-    if _libc is not None:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("GOMAXPROCS", None)  # under taskset Go picks 1 by itself, as the contract says
-    return env
-
-
 class BenchError(Exception):
     pass
 
@@ -400,8 +385,8 @@ class Server:
         self.extra_stdout = b""
         self._log = open(log, "wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._log, env=child_env(),
-                                     preexec_fn=_child_setup)
+                                     stderr=self._log, env=bc.child_env(),
+                                     preexec_fn=bc.child_setup)
         self.address = ""
         self.buffer = b""
 
@@ -479,7 +464,7 @@ def run_client(binary: Path, address: str, cell: Cell, pairing: Pairing, version
     out: dict[str, Any] = {"client_argv": args}
     start = time.monotonic()
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=child_env(), preexec_fn=_child_setup)
+                            stderr=subprocess.PIPE, env=bc.child_env(), preexec_fn=bc.child_setup)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
         out["exit_code"] = proc.returncode
@@ -601,17 +586,8 @@ def estimate_run(cell: Cell) -> float:
     return overhead + 0.03 + cell.duration
 
 
-def display_path(p: Path) -> str:
-    try:
-        return str(p.relative_to(REPO))
-    except ValueError:
-        return str(p)
-
-
-def fmt_duration(s: float) -> str:
-    if s < 90:
-        return f"{s:.0f} s"
-    return f"{s / 60:.1f} min"
+display_path = bc.display_path
+fmt_duration = bc.fmt_duration
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,36 +595,9 @@ def fmt_duration(s: float) -> str:
 
 
 def machine_info(pin: Pinning) -> dict[str, Any]:
-    info: dict[str, Any] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info["cpus_online"] = os.cpu_count()
-    info["cpus_allowed"] = sorted(os.sched_getaffinity(0))
-    u = os.uname()
-    info["kernel"] = f"{u.sysname} {u.release} {u.version}"
-    info["machine"] = u.machine
-    info["python"] = platform.python_version()
-    info["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
-    info["pinning"] = ({"server_cpu": pin.server_cpu, "client_cpu": pin.client_cpu,
-                        "threads_cells": "both processes on the first N CPUs"}
-                       if pin.enabled else None)
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], timeout=10,
-                                capture_output=True, text=True)
-        info["git_commit"] = commit.stdout.strip() or None
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain",
-                                "--untracked-files=no"], timeout=10, capture_output=True,
-                               text=True)
-        info["git_dirty"] = bool(dirty.stdout.strip()) if dirty.returncode == 0 else None
-    except (OSError, subprocess.TimeoutExpired):
-        info["git_commit"] = None
-    return info
+    return bc.machine_info({"server_cpu": pin.server_cpu, "client_cpu": pin.client_cpu,
+                            "threads_cells": "both processes on the first N CPUs"}
+                           if pin.enabled else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1104,7 +1053,6 @@ def apply_defaults(args: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    global _libc
     parser = make_parser()
     args = parser.parse_args()
     apply_defaults(args)
@@ -1166,11 +1114,6 @@ def main() -> int:
         pin.enabled = False
     if pin.enabled and pin.server_cpu == pin.client_cpu:
         parser.error("--server-cpu and --client-cpu must differ")
-
-    try:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        _libc = None
 
     if args.out_dir is not None:
         out_dir = args.out_dir

@@ -15,11 +15,9 @@ and writes only to a temporary directory. Python 3 standard library only.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import math
 import os
-import platform
 import select
 import signal
 import statistics
@@ -28,11 +26,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import bench_common as bc  # noqa: E402
+
+REPO = bc.REPO
 DEFAULT_CPP = REPO / "build" / "release" / "bench" / "kcp" / "smux-kcp-bench"
 DEFAULT_GO = REPO / "build" / "bench-go" / "kcpbench-go"
 DEFAULT_RELAY = REPO / "build" / "release" / "tests" / "tools" / "udp_relay" / "udp-relay"
@@ -164,21 +164,6 @@ def check_server(obj: Any, args: argparse.Namespace) -> list[str]:
 # Processes. Every child gets PR_SET_PDEATHSIG, so even a killed script leaves none behind;
 # the normal path stops each one by its PID in a finally block.
 
-PR_SET_PDEATHSIG = 1
-_libc = None
-
-
-def _child_setup() -> None:
-    if _libc is not None:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("GOMAXPROCS", None)  # under taskset Go picks 1 by itself
-    return env
-
-
 class BenchError(Exception):
     pass
 
@@ -192,8 +177,8 @@ class Proc:
         self.log_path = log
         self._log = open(log, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._log, env=child_env(),
-                                     preexec_fn=_child_setup)
+                                     stderr=self._log, env=bc.child_env(),
+                                     preexec_fn=bc.child_setup)
         self.buffer = b""
 
     def read_line(self, timeout: float, what: str) -> dict[str, Any]:
@@ -264,7 +249,7 @@ def run_client(argv: list[str], timeout: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=child_env(), preexec_fn=_child_setup)
+                            stderr=subprocess.PIPE, env=bc.child_env(), preexec_fn=bc.child_setup)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
         out["exit_code"] = proc.returncode
@@ -435,39 +420,12 @@ def figures(rec: dict[str, Any], nbytes: int) -> dict[str, float]:
 
 
 def machine_info(pin: Pinning, args: argparse.Namespace) -> dict[str, Any]:
-    info: dict[str, Any] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info["cpus_online"] = os.cpu_count()
-    info["cpus_allowed"] = sorted(os.sched_getaffinity(0))
-    u = os.uname()
-    info["kernel"] = f"{u.sysname} {u.release} {u.version}"
-    info["python"] = platform.python_version()
-    info["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
-    info["pinning"] = ({"client_cpu": pin.client_cpu, "server_cpu": pin.server_cpu,
-                        "relay_cpu": pin.relay_cpu} if pin.enabled else None)
-    info["git_commit"] = command_output(["git", "-C", str(REPO), "rev-parse", "HEAD"])
-    dirty = command_output(["git", "-C", str(REPO), "status", "--porcelain",
-                            "--untracked-files=no"])
-    info["git_dirty"] = None if dirty is None else bool(dirty)
-    info["kcp_go_package"] = command_output(
+    info = bc.machine_info({"client_cpu": pin.client_cpu, "server_cpu": pin.server_cpu,
+                            "relay_cpu": pin.relay_cpu} if pin.enabled else None)
+    info["kcp_go_package"] = bc.command_output(
         ["dpkg-query", "-W", "-f", "${Package} ${Version}", "golang-github-xtaci-kcp-dev"])
-    info["go"] = command_output(["go", "version"])
+    info["go"] = bc.command_output(["go", "version"])
     return info
-
-
-def command_output(argv: list[str]) -> str | None:
-    try:
-        r = subprocess.run(argv, timeout=10, capture_output=True, text=True)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return r.stdout.strip() if r.returncode == 0 else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,8 +481,7 @@ def fmt_pct(x: float | None) -> str:
     return "\u2014" if x is None else f"{x * 100:.0f}%"
 
 
-def fmt_duration(s: float) -> str:
-    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+fmt_duration = bc.fmt_duration
 
 
 def markdown(doc: dict[str, Any], table, levels: list[float], pairings: list[Pairing]) -> str:
@@ -724,7 +681,6 @@ def estimate_run(args: argparse.Namespace, loss: float) -> float:
 
 
 def main() -> int:
-    global _libc
     parser = make_parser()
     args = parser.parse_args()
     if args.smoke and args.quick:
@@ -756,11 +712,6 @@ def main() -> int:
         pin.enabled = False
     if pin.enabled and args.client_cpu == args.server_cpu:
         parser.error("--client-cpu and --server-cpu must differ")
-    try:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        _libc = None
-
     if args.out_dir is not None:
         out_dir = args.out_dir
     elif args.smoke:
@@ -859,11 +810,7 @@ def ratios(table, levels: list[float]) -> list[dict[str, Any]]:
     return out
 
 
-def display_path(p: Path) -> str:
-    try:
-        return str(p.relative_to(REPO))
-    except ValueError:
-        return str(p)
+display_path = bc.display_path
 
 
 def progress_line(i: int, n: int, rec: dict[str, Any], started: float) -> str:

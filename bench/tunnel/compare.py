@@ -501,7 +501,7 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     logdir = Path(tempfile.mkdtemp(prefix="smux-tunnel-bench-logs-"))
     started = time.monotonic()
-    machine = bc.machine_info(args.pin)
+    machine = bc.machine_info(dict(args.pin.cpus) if args.pin.enabled else None)
     pairings = [p for p in PAIRINGS if p.key in args.pairings]
     runs: list[dict[str, Any]] = []
     for rnd in range(args.rounds):
