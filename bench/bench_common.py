@@ -10,6 +10,7 @@ import platform
 import signal
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,6 +50,31 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> bool:
         proc.kill()
         proc.wait()
         return False
+
+
+def run_to_end(argv: list[str], timeout: float) -> dict[str, Any]:
+    """Runs a client to its end (killed after `timeout`): its exit status (None when killed),
+    wall time, stdout, and the tail of its stderr."""
+    out: dict[str, Any] = {}
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=child_env(), preexec_fn=child_setup)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        out["exit_code"] = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        out["exit_code"] = None
+        out["timed_out"] = True
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out["wall_s"] = round(time.monotonic() - start, 4)
+    out["stdout"] = stdout.decode("utf-8", "replace")
+    out["stderr_tail"] = stderr[-800:].decode("utf-8", "replace")
+    return out
 
 
 def cpu_seconds(pid: int) -> float | None:

@@ -461,26 +461,7 @@ def run_client(binary: Path, address: str, cell: Cell, pairing: Pairing, version
     args += cell.client_args()
     args += ["--raw"] if pairing.raw else ["--version", str(version)]
     args += list(pairing.extra)
-    out: dict[str, Any] = {"client_argv": args}
-    start = time.monotonic()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=bc.child_env(), preexec_fn=bc.child_setup)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-        out["exit_code"] = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
-        out["exit_code"] = None
-        out["timed_out"] = True
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    out["wall_s"] = round(time.monotonic() - start, 4)
-    out["stdout"] = stdout.decode("utf-8", "replace")
-    out["stderr_tail"] = stderr[-800:].decode("utf-8", "replace")
-    return out
+    return {"client_argv": args} | bc.run_to_end(args, timeout)
 
 
 # ---------------------------------------------------------------------------------------------

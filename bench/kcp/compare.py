@@ -245,27 +245,7 @@ class Proc:
             return ""
 
 
-def run_client(argv: list[str], timeout: float) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=bc.child_env(), preexec_fn=bc.child_setup)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-        out["exit_code"] = proc.returncode
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
-        out["exit_code"] = None
-        out["timed_out"] = True
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    out["wall_s"] = round(time.monotonic() - start, 3)
-    out["stdout"] = stdout.decode("utf-8", "replace")
-    out["stderr_tail"] = stderr[-800:].decode("utf-8", "replace")
-    return out
+run_client = bc.run_to_end
 
 
 def udp_counters() -> dict[str, int]:
