@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GUIDES = ["docs/guide.md", "docs/porting.md"]
+GUIDES = ["README.md", "docs/guide.md", "docs/porting.md"]
 MARKER = re.compile(r"^<!-- snippet: (?P<path>[^#\s]+)(?:#(?P<name>[\w-]+))? -->$")
 FENCE = re.compile(r"^```(?P<lang>[\w+-]*)$")
 CHECKED_LANGUAGES = {"cpp", "c++", "cmake"}

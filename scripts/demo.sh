@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target smux-echo
-exec build/release/examples/smux-echo demo "$@"
+exec build/release/tools/smux-echo demo "$@"

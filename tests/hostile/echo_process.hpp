@@ -1,7 +1,7 @@
 #ifndef SMUX_TESTS_HOSTILE_ECHO_PROCESS_HPP
 #define SMUX_TESTS_HOSTILE_ECHO_PROCESS_HPP
 
-// The smux-echo example server as a child process: its port, its stderr log (read on the test's
+// The smux-echo server as a child process: its port, its stderr log (read on the test's
 // event loop) and its clean exit.
 
 #include <signal.h>

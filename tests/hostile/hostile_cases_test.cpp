@@ -1,4 +1,4 @@
-// Hostile peers against two targets: the smux-echo example server (a child process; the
+// Hostile peers against two targets: the smux-echo server (a child process; the
 // outcome is read from its stderr log line `session from ADDR ended: MESSAGE`, and its resident
 // memory is measured) and the library in process (smux::tcp_session serving echo streams like
 // smux-echo; the outcome is the exact error_code of async_wait_closed, and the counters of

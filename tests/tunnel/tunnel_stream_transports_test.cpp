@@ -1,6 +1,9 @@
 // smux-tunnel against itself over --transport tcp and tls: bulk echo, a half-close carried
 // both ways, and for TLS a certificate that does not verify (another CA, another name)
-// refused with a line saying what failed, on both sides.
+// refused with a line saying what failed, on both sides; the client dialling again when its
+// server comes back.
+
+#include <optional>
 
 #include "tunnel/tcp_peers.hpp"
 #include "tunnel/test_certificates.hpp"
@@ -56,6 +59,42 @@ TEST(TcpTransport, HalfCloseBothWaysWithoutCompression) {
     EXPECT_TRUE(failures.empty()) << joined(failures) << t.logs();
     expect_clean_exit(t.client, SIGTERM);
     expect_clean_exit(t.server, SIGTERM);
+}
+
+TEST(TcpTransport, ClientRedialsWhenTheServerComesBack) {
+    // The server goes away and comes back on the same address: the client's session ends, a
+    // connection arriving while no server listens makes it dial in vain and say so, and once
+    // the server is back, connections are forwarded again over a new session.
+    target_server target(target_server::mode::echo);
+    std::vector<std::string> const flags = {"--transport", "tcp"};
+    auto const server_args = [&](std::string const& listen) {
+        return args({tunnel_path, "server", "-l", listen, "-t", target.address()}, flags);
+    };
+    std::optional<logged_process> server(std::in_place, server_args("127.0.0.1:0"));
+    std::string const server_address = server->listening_address();
+    ASSERT_FALSE(server_address.empty()) << server->log();
+    logged_process client(
+        args({tunnel_path, "client", "-l", "127.0.0.1:0", "-r", server_address}, flags));
+    auto const local_port = port_of(client.listening_address());
+    ASSERT_NE(local_port, 0) << client.log();
+    auto failures = echo_through(local_port, 2, 256 << 10, 30s);
+    ASSERT_TRUE(failures.empty()) << joined(failures) << client.log() << server->log();
+
+    expect_clean_exit(*server, SIGTERM);
+    server.reset();
+    EXPECT_TRUE(client.wait_for(" ended: ", 10s)) << client.log();
+    {
+        probe_connection app(local_port);
+        app.send("anyone?");
+        EXPECT_TRUE(client.wait_for("ERROR re-connecting: ", 20s)) << client.log();
+    }
+
+    logged_process restarted(server_args(server_address));
+    ASSERT_EQ(restarted.listening_address(), server_address) << restarted.log();
+    failures = echo_through(local_port, 2, 256 << 10, 60s);
+    EXPECT_TRUE(failures.empty()) << joined(failures) << client.log() << restarted.log();
+    expect_clean_exit(client, SIGTERM);
+    expect_clean_exit(restarted, SIGTERM);
 }
 
 /// The server's and the client's flags for TLS with `c`'s certificates.
