@@ -7,7 +7,9 @@ the tunnel server, to the target. Every pairing (client->server: smux-tunnel or 
 end) runs once per loss level and round with fresh processes, the order rotated from round to
 round; CPU per MB is the client's plus the server's CPU time over the download. Memory: the
 tunnel client's (and server's) RSS growth while it holds C idle forwarded connections, each
-proven forwarded by one byte from the target. Size: the stripped binaries. Both tools run with
+proven forwarded by one byte from the target. Size: the stripped binaries. Over TCP and TLS
+(smux-tunnel's --transport, no relay): the same download through two smux-tunnels on loopback
+against one straight from the target. Both tools run with
 kcptun's defaults (aes with the default key, mode fast, FEC 10/3, compression, smux v1) and the
 flags both accept. See bench/README.md, section "Tunnel".
 
@@ -185,22 +187,26 @@ class Tool:
 
 
 def tunnel_argv(args: argparse.Namespace, impl: str, role: str, listen: str,
-                peer: str) -> list[str]:
+                peer: str, extra: list[str]) -> list[str]:
     binary = [str(args.smux), role] if impl == "smux" else [str(KCPTUN[role])]
     peer_flag = "-r" if role == "client" else "-t"
     return (args.pin.prefix(role) + binary + ["-l", listen, peer_flag, peer, "--quiet"]
-            + args.flags)
+            + args.flags + extra)
 
 
 def start_pair(args: argparse.Namespace, client: str, server: str, target: Target,
-               loss: float | None, seed: int, logdir: Path, tag: str) -> dict[str, Any]:
-    """Server, relay (unless `loss` is None: direct), client; their Tools and the client's
-    listening address."""
+               loss: float | None, seed: int, logdir: Path, tag: str,
+               extra: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """Server, relay (unless `loss` is None: direct), client, each role with its `extra`
+    flags; their Tools and the client's listening address."""
     tools: dict[str, Any] = {}
+    extra = extra or {}
     try:
+        # Free for UDP (KCP) and, as the server binds it only now, almost surely for TCP.
         port = bc.free_udp_port()
         tools["server"] = Tool(tunnel_argv(args, server, "server", f"{HOST}:{port}",
-                                           target.address), logdir / f"{tag}.server.log")
+                                           target.address, extra.get("server", [])),
+                               logdir / f"{tag}.server.log")
         remote = f"{HOST}:{port}"
         if loss is not None:
             tools["relay"] = Tool(
@@ -210,7 +216,8 @@ def start_pair(args: argparse.Namespace, client: str, server: str, target: Targe
                 logdir / f"{tag}.relay.log", stdout=subprocess.PIPE)
             line = tools["relay"].proc.stdout.readline()
             remote = json.loads(line)["listening"]
-        tools["client"] = Tool(tunnel_argv(args, client, "client", f"{HOST}:0", remote),
+        tools["client"] = Tool(tunnel_argv(args, client, "client", f"{HOST}:0", remote,
+                                           extra.get("client", [])),
                                logdir / f"{tag}.client.log")
         listening = tools["client"].wait_log("listening on:", 20.0)
         host, _, p = listening.rpartition(":")
@@ -263,25 +270,77 @@ def goodput_run(args: argparse.Namespace, pairing: Pairing, loss: float, seed: i
         tools = start_pair(args, pairing.client, pairing.server, target, loss, seed, logdir,
                            tag)
         rec["argv"] = {r: tools[r].argv for r in ("client", "server")}
-        # The first connection opens the session; only the second one is timed.
-        got, digest = download(tools["address"], 1, args.timeout)
-        if (got, digest) != (1, expected_digest(1)):
-            raise BenchError("the warm-up download came back wrong")
-        cpu0 = {r: tools[r].cpu() for r in ("client", "server")}
-        start = time.monotonic()
-        got, digest = download(tools["address"], args.bytes, args.timeout)
-        seconds = time.monotonic() - start
-        cpu1 = {r: tools[r].cpu() for r in ("client", "server")}
-        if got != args.bytes or digest != expected_digest(args.bytes):
-            raise BenchError(f"received {got} of {args.bytes} bytes, digest "
-                             f"{'matches' if digest == expected_digest(got) else 'differs'}")
-        mb = args.bytes / 1e6
-        cpu = {r: cpu1[r] - cpu0[r] for r in cpu0}
-        rec["figures"] = {"goodput_mb_s": mb / seconds, "seconds": seconds,
-                          "client_cpu_ms_per_mb": 1000 * cpu["client"] / mb,
-                          "server_cpu_ms_per_mb": 1000 * cpu["server"] / mb,
-                          "total_cpu_ms_per_mb": 1000 * (cpu["client"] + cpu["server"]) / mb}
+        rec["figures"] = timed_download(args, tools["address"], tools)
     except (BenchError, OSError, ValueError) as e:
+        problems.append(f"{type(e).__name__}: {e}")
+    finally:
+        problems += stop_all(tools)
+        target.close()
+    if problems:
+        rec["problems"] = problems
+        rec["logs"] = {r: tools[r].tail() for r in ("client", "server") if r in tools}
+    rec["ok"] = not problems
+    return rec
+
+
+def timed_download(args: argparse.Namespace, address: tuple[str, int],
+                   tools: dict[str, Any]) -> dict[str, float]:
+    """Goodput of one download of args.bytes from `address`, checked, after a warm-up one
+    (which opens the tunnel's session); with the tunnel's `tools`, their CPU per MB too."""
+    got, digest = download(address, 1, args.timeout)
+    if (got, digest) != (1, expected_digest(1)):
+        raise BenchError("the warm-up download came back wrong")
+    roles = [r for r in ("client", "server") if r in tools]
+    cpu0 = {r: tools[r].cpu() for r in roles}
+    start = time.monotonic()
+    got, digest = download(address, args.bytes, args.timeout)
+    seconds = time.monotonic() - start
+    cpu1 = {r: tools[r].cpu() for r in roles}
+    if got != args.bytes or digest != expected_digest(args.bytes):
+        raise BenchError(f"received {got} of {args.bytes} bytes, digest "
+                         f"{'matches' if digest == expected_digest(got) else 'differs'}")
+    mb = args.bytes / 1e6
+    figures = {"goodput_mb_s": mb / seconds, "seconds": seconds}
+    if roles:
+        cpu = {r: cpu1[r] - cpu0[r] for r in roles}
+        figures.update({f"{r}_cpu_ms_per_mb": 1000 * cpu[r] / mb for r in roles})
+        figures["total_cpu_ms_per_mb"] = 1000 * sum(cpu.values()) / mb
+    return figures
+
+
+def make_certificate(workdir: Path) -> dict[str, Path]:
+    """A self-signed certificate for IP 127.0.0.1 and its key: the server's, and the CA the
+    client verifies it with."""
+    files = {"cert": workdir / "tls-cert.pem", "key": workdir / "tls-key.pem"}
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(files["key"]),
+                    "-out", str(files["cert"]), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return files
+
+
+def transport_run(args: argparse.Namespace, transport: str, cert: dict[str, Path] | None,
+                  logdir: Path, tag: str) -> dict[str, Any]:
+    """One download straight from the target ("direct"), or through two smux-tunnels over
+    --transport tcp or tls on loopback, without the relay."""
+    rec: dict[str, Any] = {"kind": "transport", "pairing": transport, "bytes": args.bytes}
+    problems: list[str] = []
+    target = Target()
+    tools: dict[str, Any] = {}
+    try:
+        if transport == "direct":
+            host, _, port = target.address.rpartition(":")
+            rec["figures"] = timed_download(args, (host, int(port)), {})
+        else:
+            extra = {role: ["--transport", transport] for role in ("client", "server")}
+            if transport == "tls":
+                extra["server"] += ["--tls-cert", str(cert["cert"]), "--tls-key", str(cert["key"])]
+                extra["client"] += ["--tls-ca", str(cert["cert"])]
+            tools = start_pair(args, "smux", "smux", target, None, 0, logdir, tag, extra)
+            rec["argv"] = {r: tools[r].argv for r in ("client", "server")}
+            rec["figures"] = timed_download(args, tools["address"], tools)
+    except (BenchError, OSError, ValueError, subprocess.SubprocessError) as e:
         problems.append(f"{type(e).__name__}: {e}")
     finally:
         problems += stop_all(tools)
@@ -400,6 +459,21 @@ def markdown(doc: dict[str, Any], args: argparse.Namespace) -> str:
         vals = {k: median(runs, "goodput", k, "total_cpu_ms_per_mb", loss) for k in keys}
         out.append(f"| {loss:g} % | " + " | ".join(fmt(vals[k], 2) for k in keys) + " | "
                    + fmt(ratio(vals.get("smux-smux"), vals.get("kcptun-kcptun")), 2) + " |")
+    if args.transports:
+        names = ["direct"] + args.transports
+        out += ["", "## Over TCP and TLS (smux-tunnel to smux-tunnel on loopback, no relay; "
+                "MB/s, higher is better)", "",
+                "| | " + " | ".join(names) + " | " + " | ".join(f"{t}/direct" for t in
+                                                             args.transports) + " |",
+                "|---|" + "---:|" * (2 * len(names) - 1)]
+        vals = {t: median(runs, "transport", t, "goodput_mb_s") for t in names}
+        cpus = {t: median(runs, "transport", t, "total_cpu_ms_per_mb") for t in args.transports}
+        out.append("| goodput | " + " | ".join(fmt(vals[t]) for t in names) + " | "
+                   + " | ".join(fmt(ratio(vals[t], vals["direct"]), 2)
+                                for t in args.transports) + " |")
+        out.append("| CPU per MB, client + server (ms) | — | "
+                   + " | ".join(fmt(cpus[t], 2) for t in args.transports) + " |"
+                   + " |" * len(args.transports))
     out += ["", f"## Memory: RSS growth per idle forwarded connection ({args.idle} held, bytes, "
             "lower is better)", "", "| side | smux-tunnel | kcptun | smux/kcptun |",
             "|---|---:|---:|---:|"]
@@ -422,6 +496,11 @@ def markdown(doc: dict[str, Any], args: argparse.Namespace) -> str:
               median(runs, "idle", "kcptun-kcptun", "client_rss_bytes_per_conn"))
     out.append(f"- client RSS ≤ 1/4 of kcptun-client's: {fmt(r, 3)}× — "
                f"{verdict(r, lambda x: x <= 0.25)}")
+    for t in args.transports:
+        r = ratio(median(runs, "transport", t, "goodput_mb_s"),
+                  median(runs, "transport", "direct", "goodput_mb_s"))
+        out.append(f"- over {t}, goodput ≥ 0.9× a direct connection to the target: "
+                   f"{fmt(r, 2)}× — {verdict(r, lambda x: x >= 0.9)}")
     r = ratio(sizes["smux-tunnel"]["bytes"], sizes["kcptun-client"]["bytes"])
     out.append(f"- binary ≤ 1/5 of kcptun-client's: {fmt(r, 3)}× — "
                f"{verdict(r, lambda x: x <= 0.2)}")
@@ -459,6 +538,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairings", type=lambda s: [x for x in s.split(",") if x.strip()],
                    default=[x.key for x in PAIRINGS],
                    help="subset of " + ",".join(x.key for x in PAIRINGS))
+    p.add_argument("--transports", type=lambda s: [x for x in s.split(",") if x.strip()],
+                   default=["tcp", "tls"],
+                   help="smux-tunnel's --transport values measured against a direct "
+                        "connection (default tcp,tls; empty: none)")
     p.add_argument("--flag", dest="flags", action="append", default=[],
                    help="a flag given to both tools at both ends, e.g. --flag=--nocomp "
                         "(repeatable; default: none, kcptun's defaults)")
@@ -503,6 +586,11 @@ def main() -> int:
     started = time.monotonic()
     machine = bc.machine_info(dict(args.pin.cpus) if args.pin.enabled else None)
     pairings = [p for p in PAIRINGS if p.key in args.pairings]
+    unknown = [t for t in args.transports if t not in ("tcp", "tls")]
+    if unknown:
+        print(f"error: --transports: unknown {','.join(unknown)} (tcp, tls)", file=sys.stderr)
+        return 2
+    cert = make_certificate(logdir) if "tls" in args.transports else None
     runs: list[dict[str, Any]] = []
     for rnd in range(args.rounds):
         for li, loss in enumerate(args.loss):
@@ -517,6 +605,17 @@ def main() -> int:
                       + (f"{fig['goodput_mb_s']:.1f} MB/s, {fig['total_cpu_ms_per_mb']:.2f} "
                          "ms CPU/MB" if rec["ok"] else "FAILED " + "; ".join(rec["problems"])),
                       file=sys.stderr, flush=True)
+        names = (["direct"] + args.transports) if args.transports else []
+        k = rnd % len(names) if names else 0
+        for name in names[k:] + names[:k]:
+            rec = transport_run(args, name, cert, logdir, f"r{rnd}-transport-{name}")
+            rec["round"] = rnd
+            runs.append(rec)
+            fig = rec.get("figures", {})
+            print(f"[{len(runs)}] r{rnd + 1} {name}: "
+                  + (f"{fig['goodput_mb_s']:.1f} MB/s" if rec["ok"]
+                     else "FAILED " + "; ".join(rec["problems"])),
+                  file=sys.stderr, flush=True)
         for impl in ("smux", "kcptun"):
             rec = idle_run(args, impl, logdir, f"r{rnd}-idle-{impl}")
             rec["round"] = rnd
