@@ -40,16 +40,24 @@ class logged_process {
     logged_process(logged_process const&) = delete;
     logged_process& operator=(logged_process const&) = delete;
 
-    /// The first log line containing `needle` (searched from the start of the log), or
-    /// nothing when the child printed none within `timeout` or ended first.
-    std::optional<std::string> wait_for(std::string const& needle, milliseconds timeout) {
+    /// The first log line containing `needle` (searched from offset `from` of the log: 0 is
+    /// its start, `log_size()` what comes next), or nothing when the child printed none
+    /// within `timeout` or ended first.
+    std::optional<std::string> wait_for(std::string const& needle, milliseconds timeout,
+                                        std::size_t from = 0) {
         std::unique_lock lock(mutex_);
         std::optional<std::string> line;
         changed_.wait_for(lock, timeout, [&] {
-            line = find_line(needle);
+            line = find_line(needle, from);
             return line.has_value() || ended_;
         });
-        return line ? line : find_line(needle);
+        return line ? line : find_line(needle, from);
+    }
+
+    /// Bytes logged so far.
+    std::size_t log_size() {
+        std::lock_guard lock(mutex_);
+        return text_.size();
     }
 
     /// The text after "listening on: " in the first such line (host:port), or empty.
@@ -82,8 +90,8 @@ class logged_process {
     [[nodiscard]] pid_t pid() const noexcept { return child_.pid(); }
 
   private:
-    std::optional<std::string> find_line(std::string const& needle) const {
-        auto const at = text_.find(needle);
+    std::optional<std::string> find_line(std::string const& needle, std::size_t from) const {
+        auto const at = text_.find(needle, from);
         if (at == std::string::npos) {
             return std::nullopt;
         }

@@ -17,6 +17,7 @@
 #include <future>
 #include <span>
 #include <string_view>
+#include <tuple>
 
 namespace tunnel_test {
 
@@ -173,6 +174,44 @@ std::vector<std::string> run_clients(unsigned short port, int conns, std::size_t
     return failures;
 }
 
+/// Sends `message` and reads as many bytes back, which must be the same.
+awaitable<void> echo_once(tcp::socket& s, std::string message, std::vector<std::string>& failures,
+                          std::size_t& done) {
+    std::string back(message.size(), '\0');
+    char const* step = "write";
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(message), as_tuple);
+    if (!ec) {
+        step = "read";
+        std::tie(ec, n) = co_await asio::async_read(s, asio::buffer(back), as_tuple);
+    }
+    if (ec) {
+        failures.push_back(message + ": " + step + ": " + ec.message());
+    } else if (back != message) {
+        failures.push_back(message + ": came back as '" + back + "'");
+    }
+    ++done;
+}
+
+/// Shuts the write side, then expects the end of file and nothing before it.
+awaitable<void> half_close_once(tcp::socket& s, std::size_t index,
+                                std::vector<std::string>& failures, std::size_t& done) {
+    asio::error_code ec;
+    s.shutdown(tcp::socket::shutdown_send, ec);
+    std::string rest;
+    std::string failure;
+    if (ec) {
+        failure = "shutdown: " + ec.message();
+    } else {
+        failure = co_await read_all(s, rest);
+    }
+    if (!failure.empty() || !rest.empty()) {
+        failures.push_back(
+            "connection " + std::to_string(index) + ": " +
+            (failure.empty() ? "got '" + rest + "' before the end of file" : failure));
+    }
+    ++done;
+}
+
 // ---- the target
 
 awaitable<void> echo(tcp::socket s) {
@@ -292,6 +331,50 @@ probe_connection::probe_connection(unsigned short port) : socket_(ioc_) {
 
 void probe_connection::send(std::string const& message) {
     asio::write(socket_, asio::buffer(message));
+}
+
+connection_group::connection_group(unsigned short port, int count) {
+    sockets_.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        sockets_.emplace_back(ioc_).connect(loopback(port));
+    }
+}
+
+std::vector<std::string> connection_group::echo_each(std::string const& tag, milliseconds limit) {
+    std::vector<std::string> failures;
+    done_ = 0;
+    for (std::size_t i = 0; i < sockets_.size(); ++i) {
+        asio::co_spawn(ioc_, echo_once(sockets_[i], tag + " " + std::to_string(i), failures, done_),
+                       asio::detached);
+    }
+    return run(failures, limit);
+}
+
+std::vector<std::string> connection_group::half_close_each(milliseconds limit) {
+    std::vector<std::string> failures;
+    done_ = 0;
+    for (std::size_t i = 0; i < sockets_.size(); ++i) {
+        asio::co_spawn(ioc_, half_close_once(sockets_[i], i, failures, done_), asio::detached);
+    }
+    return run(failures, limit);
+}
+
+std::vector<std::string> connection_group::run(std::vector<std::string>& failures,
+                                               milliseconds limit) {
+    ioc_.restart();
+    ioc_.run_for(limit);
+    if (done_ < sockets_.size()) {
+        failures.push_back(std::to_string(sockets_.size() - done_) + " of " +
+                           std::to_string(sockets_.size()) + " connections not finished after " +
+                           std::to_string(limit.count()) + " ms");
+        for (auto& s : sockets_) {
+            asio::error_code ignored;
+            s.cancel(ignored);  // the unfinished steps end now, before `failures` goes
+        }
+        ioc_.restart();
+        ioc_.run();
+    }
+    return failures;
 }
 
 std::string probe_connection::exchange(std::string const& message, milliseconds limit) {

@@ -63,6 +63,30 @@ std::vector<std::string> echo_through(unsigned short port, int conns, std::size_
 std::vector<std::string> half_close_through(unsigned short port, int conns, std::size_t bytes,
                                             milliseconds limit);
 
+/** `count` connections to 127.0.0.1:`port`, opened at once and then left as they are between
+    the steps (idle), each step driving all of them together and bounded in time. */
+class connection_group {
+  public:
+    /// Connects them all (throws on failure).
+    connection_group(unsigned short port, int count);
+
+    /** Each connection sends "`tag` I" (I: its index) to an echo target and reads it back.
+        The failures, one per connection whose echo did not come back whole within `limit`. */
+    std::vector<std::string> echo_each(std::string const& tag, milliseconds limit);
+
+    /** Each connection shuts its write side, then reads to the end of file (an echo target
+        half-closes after its end of file). The failures, one per connection that read
+        anything else or saw no end of file within `limit`. */
+    std::vector<std::string> half_close_each(milliseconds limit);
+
+  private:
+    std::vector<std::string> run(std::vector<std::string>& failures, milliseconds limit);
+
+    asio::io_context ioc_;
+    std::vector<asio::ip::tcp::socket> sockets_;
+    std::size_t done_ = 0;
+};
+
 /// One connection driven step by step, each step bounded in time.
 class probe_connection {
   public:

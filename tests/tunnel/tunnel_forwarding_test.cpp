@@ -1,6 +1,7 @@
-// smux-tunnel against itself: bulk echo, --conn, a half-close carried both ways, a target that
-// resets or refuses a connection (that connection ends, the others go on), --quiet, and a
-// clean exit on SIGTERM and SIGINT with connections still open.
+// smux-tunnel against itself: bulk echo, --conn, a half-close carried both ways, many idle
+// connections that forward again later, a target that resets or refuses a connection (that
+// connection ends, the others go on), --quiet, and a clean exit on SIGTERM and SIGINT with
+// connections still open.
 
 #include "tunnel/tcp_peers.hpp"
 #include "tunnel/tunnel_test_support.hpp"
@@ -68,6 +69,33 @@ TEST(TunnelPair, HalfCloseReachesTheTargetAndTheReplyComesBack) {
     // --quiet hides the stream lines, as in kcptun.
     EXPECT_EQ(t.client.log().find("stream opened"), std::string::npos) << t.client.log();
     EXPECT_EQ(t.server.log().find("stream closed"), std::string::npos) << t.server.log();
+}
+
+TEST(TunnelPair, ManyIdleConnectionsStayOpenAndForwardAgainLater) {
+    // Each connection carries a message, then idles while all the others do the same; every
+    // one must still carry bytes afterwards, both ways, and its half-close too. The status
+    // lines count the idle connections on both ends, then none once they all ended.
+    constexpr int count = 200;
+    std::string const all_idle = "streams " + std::to_string(count) + ",";
+    target_server target(target_server::mode::echo);
+    tunnel_pair t(target.address(), {"--mode", "fast3", "--quiet", "--status-interval", "1"});
+    ASSERT_NE(t.local_port, 0) << t.logs();
+    connection_group conns(t.local_port, count);
+    auto failures = conns.echo_each("first", 30s);
+    EXPECT_TRUE(failures.empty()) << joined(failures) << t.logs();
+    EXPECT_TRUE(t.client.wait_for(all_idle, 10s)) << t.logs();
+    EXPECT_TRUE(t.server.wait_for(all_idle, 10s)) << t.logs();
+
+    failures = conns.echo_each("second", 30s);
+    EXPECT_TRUE(failures.empty()) << joined(failures) << t.logs();
+    std::size_t const client_mark = t.client.log_size();
+    std::size_t const server_mark = t.server.log_size();
+    failures = conns.half_close_each(30s);
+    EXPECT_TRUE(failures.empty()) << joined(failures) << t.logs();
+    EXPECT_TRUE(t.client.wait_for("streams 0,", 10s, client_mark)) << t.logs();
+    EXPECT_TRUE(t.server.wait_for("streams 0,", 10s, server_mark)) << t.logs();
+    expect_clean_exit(t.client, SIGTERM);
+    expect_clean_exit(t.server, SIGTERM);
 }
 
 TEST(TunnelPair, ResetOrRefusingTargetEndsOnlyThatConnection) {

@@ -117,11 +117,14 @@ asio::awaitable<void> client_role::forward(local_socket socket) {
     if (stopped_) {
         co_return;
     }
-    std::string const out = session->name() + " stream " + std::to_string(stream.id());
-    log_.stream_event("stream opened in: " + in + " out: " + out);
-    forwarder f(std::move(socket), std::move(stream), buffers_, forwarders_);
-    auto const result = co_await f.run();
-    log_.stream_event("stream closed in: " + in + " out: " + out + ": " + summary(result));
+    std::string route;  // for the stream lines only: --quiet keeps none per connection
+    if (log_.shows_stream_events()) {
+        route = "in: " + in + " out: " + session->name() + " stream " + std::to_string(stream.id());
+        log_.stream_event("stream opened " + route);
+    }
+    // The connection goes on without this coroutine: its frame is not kept while it idles.
+    forwarder::start(std::move(socket), std::move(stream), std::move(route), forwarders_, buffers_,
+                     log_);
 }
 
 }  // namespace smux_tunnel

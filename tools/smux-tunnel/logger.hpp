@@ -29,6 +29,10 @@ class logger {
     void warn(std::string_view message) { write(log_level::warn, message); }
     void info(std::string_view message) { write(log_level::info, message); }
 
+    /// Whether `stream_event` lines are shown (not under --quiet): the caller need not
+    /// build, nor keep, what only they would say.
+    [[nodiscard]] bool shows_stream_events() const noexcept { return !quiet_; }
+
     /// A stream opened or closed: info, unless --quiet.
     void stream_event(std::string_view message) {
         if (!quiet_) {

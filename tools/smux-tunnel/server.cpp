@@ -118,11 +118,14 @@ asio::awaitable<void> server_role::forward(smux::stream stream, std::string sess
     }
     asio::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // fails on a Unix socket
-    std::string const out = to_string(socket.remote_endpoint(ignored));
-    log_.stream_event("stream opened in: " + in + " out: " + out);
-    forwarder f(std::move(socket), std::move(stream), buffers_, forwarders_);
-    auto const result = co_await f.run();
-    log_.stream_event("stream closed in: " + in + " out: " + out + ": " + summary(result));
+    std::string route;  // for the stream lines only: --quiet keeps none per connection
+    if (log_.shows_stream_events()) {
+        route = "in: " + in + " out: " + to_string(socket.remote_endpoint(ignored));
+        log_.stream_event("stream opened " + route);
+    }
+    // The connection goes on without this coroutine: its frame is not kept while it idles.
+    forwarder::start(std::move(socket), std::move(stream), std::move(route), forwarders_, buffers_,
+                     log_);
 }
 
 }  // namespace smux_tunnel
