@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "smux/core/export.hpp"
+
 namespace smux {
 
 /** Settings of one session.
@@ -73,7 +75,7 @@ struct config {
 };
 
 /// The reason a config is rejected; the message names the field and the limit.
-class config_error : public std::invalid_argument {
+class SMUX_CORE_EXPORT config_error : public std::invalid_argument {
   public:
     using std::invalid_argument::invalid_argument;
 };
@@ -84,10 +86,10 @@ class config_error : public std::invalid_argument {
     @return an empty string when the config is valid, otherwise a message that names the
     offending field and its limit.
 */
-[[nodiscard]] std::string validate(config const& cfg);
+[[nodiscard]] SMUX_CORE_EXPORT std::string validate(config const& cfg);
 
 /// Throws `config_error` with the message of `validate` when the config is invalid.
-void validate_or_throw(config const& cfg);
+SMUX_CORE_EXPORT void validate_or_throw(config const& cfg);
 
 /** Fluent construction of a validated `config`.
 

@@ -4,6 +4,8 @@
 #include <system_error>
 #include <type_traits>
 
+#include "smux/core/export.hpp"
+
 namespace smux {
 
 using error_code = std::error_code;
@@ -55,8 +57,8 @@ enum class condition {
     session_terminated,      ///< the session is over; open a new one
 };
 
-[[nodiscard]] std::error_category const& error_category() noexcept;
-[[nodiscard]] std::error_category const& condition_category() noexcept;
+[[nodiscard]] SMUX_CORE_EXPORT std::error_category const& error_category() noexcept;
+[[nodiscard]] SMUX_CORE_EXPORT std::error_category const& condition_category() noexcept;
 
 [[nodiscard]] inline std::error_code make_error_code(error e) noexcept {
     return {static_cast<int>(e), error_category()};

@@ -4,6 +4,7 @@
 #include "smux/kcp/conversation.hpp"
 
 #include "little_endian.hpp"
+#include "smux/kcp/export.hpp"
 #include "smux/kcp/packet.hpp"
 
 namespace smux::kcp {
@@ -78,8 +79,9 @@ conversation::conversation(engine_config cfg, std::shared_ptr<block_crypt> crypt
       engine_(with_reserve(cfg, crypt_ != nullptr, data, parity)) {}
 
 /// The engine's output path: FEC encode in place, then nonce, CRC and encryption for the
-/// datagram and each parity datagram (kcp-go's output).
-struct conversation::sealer {
+/// datagram and each parity datagram (kcp-go's output). Hidden, though nested in an exported
+/// class.
+struct SMUX_KCP_NO_EXPORT conversation::sealer {
     conversation& c;
     datagram_sink out;
 

@@ -12,6 +12,7 @@
 #include "payload_pool.hpp"
 #include "rto.hpp"
 #include "smux/kcp/engine.hpp"
+#include "smux/kcp/export.hpp"
 
 namespace smux::kcp::detail {
 
@@ -52,7 +53,8 @@ inline constexpr std::size_t idle_pool_blocks = 4;
 
 namespace smux::kcp {
 
-struct engine::impl {
+// Hidden: a class nested in an exported one would be exported with it.
+struct SMUX_KCP_NO_EXPORT engine::impl {
     explicit impl(engine_config const& cfg);
 
     engine_config cfg;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "smux/core/export.hpp"
 #include "smux/error.hpp"
 
 /// The smux frame layout: an 8-byte little-endian header, then LEN payload bytes.
@@ -54,18 +55,21 @@ struct window_update {
 using header_bytes = std::array<std::byte, header_size>;
 
 /// Writes `h` in the wire layout into `out`.
-void encode_header(frame_header const& h, std::span<std::byte, header_size> out) noexcept;
+SMUX_CORE_EXPORT void encode_header(frame_header const& h,
+                                    std::span<std::byte, header_size> out) noexcept;
 /// `h` in the wire layout.
-[[nodiscard]] header_bytes encode_header(frame_header const& h) noexcept;
+[[nodiscard]] SMUX_CORE_EXPORT header_bytes encode_header(frame_header const& h) noexcept;
 
 /// Decodes without judging; `validate_header` says whether the frame is allowed.
-[[nodiscard]] frame_header decode_header(std::span<std::byte const, header_size> in) noexcept;
+[[nodiscard]] SMUX_CORE_EXPORT frame_header
+decode_header(std::span<std::byte const, header_size> in) noexcept;
 
 /// Writes `u` as an UPD payload into `out`.
-void encode_update(window_update const& u, std::span<std::byte, update_payload_size> out) noexcept;
+SMUX_CORE_EXPORT void encode_update(window_update const& u,
+                                    std::span<std::byte, update_payload_size> out) noexcept;
 /// Reads an UPD payload.
-[[nodiscard]] window_update decode_update(
-    std::span<std::byte const, update_payload_size> in) noexcept;
+[[nodiscard]] SMUX_CORE_EXPORT window_update
+decode_update(std::span<std::byte const, update_payload_size> in) noexcept;
 
 /** Applies the receive rules of the newest Go release to a decoded header: the version must
     match, the command must exist (UPD only in version 2), SYN/FIN/NOP carry no payload and UPD
@@ -74,7 +78,8 @@ void encode_update(window_update const& u, std::span<std::byte, update_payload_s
 
     @return the specific `smux::error`, or an empty code when the header is acceptable.
 */
-[[nodiscard]] error_code validate_header(frame_header const& h, int session_version) noexcept;
+[[nodiscard]] SMUX_CORE_EXPORT error_code validate_header(frame_header const& h,
+                                                          int session_version) noexcept;
 
 }  // namespace smux::core
 

@@ -6,6 +6,8 @@
 #include <span>
 #include <utility>
 
+#include "smux/core/export.hpp"
+
 namespace smux::core {
 
 /** A block of received bytes shared by the views that point into it.
@@ -54,7 +56,7 @@ class rx_buffer {
 };
 
 /// Owning, copyable handle of an `rx_buffer` (intrusive reference count).
-class rx_buffer_ptr {
+class SMUX_CORE_EXPORT rx_buffer_ptr {
   public:
     rx_buffer_ptr() noexcept = default;
     /// Shares the block of `o`.

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "smux/config.hpp"
+#include "smux/core/export.hpp"
 #include "smux/core/frame.hpp"
 #include "smux/core/rx_buffer.hpp"
 #include "smux/counters.hpp"
@@ -96,7 +97,7 @@ struct session_access;
     @par Thread Safety
     None: one session belongs to one thread (or strand) at a time.
 */
-class session {
+class SMUX_CORE_EXPORT session {
   public:
     /// Tuning of the engine that is not part of the protocol configuration.
     struct options {

@@ -20,6 +20,7 @@
 #include "smux/detail/session_registry.hpp"
 #include "smux/detail/stream_ops.hpp"
 #include "smux/error.hpp"
+#include "smux/export.hpp"
 #include "smux/fwd.hpp"
 
 namespace smux::detail {
@@ -36,7 +37,7 @@ enum class op_kind : std::uint8_t { read, write, accept, wait_closed };
     transport reads and writes, events, session operations), session_streams.cpp (stream
     reads, writes and closes), session_parked_ops.cpp (parking and cancellation) and
     session_deadlines.cpp (the timer and operation timeouts). */
-class session_driver : public std::enable_shared_from_this<session_driver> {
+class SMUX_EXPORT session_driver : public std::enable_shared_from_this<session_driver> {
   public:
     using strand_type = net::strand<net::any_io_executor>;
     using stream_op = op_slot<void(error_code, std::size_t)>;

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "smux/detail/asio_compat.hpp"
+#include "smux/export.hpp"
 
 namespace smux::detail {
 
@@ -13,7 +14,7 @@ class session_driver;
 /// The live sessions of one execution context. Shared by the context's service and by the
 /// sessions, so a session that outlives the service (destroyed with the context's queued
 /// handlers) can still unlink itself safely.
-class session_registry {
+class SMUX_EXPORT session_registry {
   public:
     void add(session_driver& s);
     void remove(session_driver& s) noexcept;

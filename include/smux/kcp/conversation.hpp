@@ -10,6 +10,7 @@
 #include "smux/kcp/crypt.hpp"
 #include "smux/kcp/encrypt_queue.hpp"
 #include "smux/kcp/engine.hpp"
+#include "smux/kcp/export.hpp"
 #include "smux/kcp/fec_decoder.hpp"
 #include "smux/kcp/fec_encoder.hpp"
 #include "smux/kcp/nonce.hpp"
@@ -17,7 +18,7 @@
 namespace smux::kcp {
 
 /// Why a datagram (or the rest of it) was dropped; each has a counter.
-struct drop_counters {
+struct SMUX_KCP_EXPORT drop_counters {
     std::uint64_t too_short = 0;      ///< < 20 bytes with a cipher, or < 24 after the headers
     std::uint64_t bad_crc = 0;        ///< kcp-go's InCsumErrors
     std::uint64_t malformed = 0;      ///< a KCP segment with a bad command or length
@@ -57,7 +58,8 @@ struct opened_datagram {
 /** kcp-go's packetInput up to the conv lookup (KCP.md §1, §2): with a cipher, decrypts the
     whole datagram in place, checks the CRC and strips 20 bytes; without one, takes it as it
     is. What remains must hold at least 24 bytes. */
-[[nodiscard]] opened_datagram open_datagram(block_crypt* crypt, std::span<std::byte> datagram);
+[[nodiscard]] SMUX_KCP_EXPORT opened_datagram open_datagram(block_crypt* crypt,
+                                                            std::span<std::byte> datagram);
 
 /// What a listener needs to route an opened datagram (KCP.md §4, Listener.packetInput).
 struct routing_info {
@@ -68,13 +70,14 @@ struct routing_info {
     std::uint32_t sn = 0;  ///< of the first segment, when `conv` is set
 };
 /// Reads the FEC header and the first segment's conv and sn, without changing anything.
-[[nodiscard]] routing_info peek_routing(std::span<std::byte const> payload) noexcept;
+[[nodiscard]] SMUX_KCP_EXPORT routing_info
+peek_routing(std::span<std::byte const> payload) noexcept;
 
 /** One KCP conversation with kcp-go's packet layers around it, sans I/O: an optional block
     cipher (with nonce and CRC; kcptun always has one, `none` included), optional FEC and the
     engine. Datagrams in (`input`), whole encrypted datagrams out through a `datagram_sink`
     (parity ones included), time in as a wrapping millisecond clock. Not thread-safe. */
-class conversation {
+class SMUX_KCP_EXPORT conversation {
   public:
     /** `cfg.header_reserve` is set here (20 with a cipher, +8 with FEC). FEC is on when
         `data` and `parity` are valid for Reed-Solomon (kcp-go silently turns it off else).

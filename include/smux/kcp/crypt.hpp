@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "smux/kcp/export.hpp"
+
 /** kcp-go's datagram encryption as kcptun configures it (KCP.md §2): the key derivation and
     the `--crypt` ciphers, built on maintained libraries (OpenSSL for the block ciphers and
     PBKDF2, libsodium for Salsa20). */
@@ -17,20 +19,20 @@ namespace smux::kcp {
 /// The 32-byte key kcptun derives from `--key`: PBKDF2-HMAC-SHA1(key, "kcp-go", 4096, 32).
 using crypt_key = std::array<std::byte, 32>;
 /// The key kcptun derives from `password` (its `--key`).
-[[nodiscard]] crypt_key derive_key(std::string_view password);
+[[nodiscard]] SMUX_KCP_EXPORT crypt_key derive_key(std::string_view password);
 
 /// kcptun's default `--key`.
 inline constexpr std::string_view default_password = "it's a secrect";
 
 /// A `--crypt` value this build cannot serve; the message lists the ones it can.
-class unsupported_cipher : public std::invalid_argument {
+class SMUX_KCP_EXPORT unsupported_cipher : public std::invalid_argument {
   public:
     using std::invalid_argument::invalid_argument;
 };
 
 /** Encrypts and decrypts whole datagrams in place, as kcp-go's BlockCrypt for one `--crypt`
     value. One object per session (not thread-safe: it holds cipher contexts). */
-class block_crypt {
+class SMUX_KCP_EXPORT block_crypt {
   public:
     virtual ~block_crypt() = default;
     /// Encrypts a whole datagram in place (its crypt header included).

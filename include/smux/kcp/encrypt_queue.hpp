@@ -7,6 +7,7 @@
 
 #include "smux/kcp/crypt.hpp"
 #include "smux/kcp/engine.hpp"
+#include "smux/kcp/export.hpp"
 
 namespace smux::kcp {
 
@@ -14,7 +15,7 @@ namespace smux::kcp {
     several `lanes` encrypts that many side by side. Each is copied in; they leave encrypted,
     in the order they came, when the queue is full (`push`) and when the caller's turn ends
     (`drain`). Not thread-safe. */
-class encrypt_queue {
+class SMUX_KCP_EXPORT encrypt_queue {
   public:
     /// Holds up to `lanes` datagrams of at most mtu_limit bytes.
     explicit encrypt_queue(std::size_t lanes);

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "smux/kcp/export.hpp"
 #include "smux/kcp/mtu.hpp"
 #include "smux/kcp/segment.hpp"
 
@@ -46,20 +47,20 @@ struct engine_config {
 enum class mode { normal, fast, fast2, fast3 };
 
 /// Sets nodelay, interval, resend and nc as kcptun's `--mode` does.
-void apply_mode(engine_config& cfg, mode m) noexcept;
+SMUX_KCP_EXPORT void apply_mode(engine_config& cfg, mode m) noexcept;
 
 /// The preset named by a kcptun `--mode` value, or empty for any other name (kcptun then uses
 /// its hidden `--nodelay/--interval/--resend/--nc` flags).
-[[nodiscard]] std::optional<mode> parse_mode(std::string_view name) noexcept;
+[[nodiscard]] SMUX_KCP_EXPORT std::optional<mode> parse_mode(std::string_view name) noexcept;
 
 /// An `engine_config` the engine refuses; the message names the field and its limit.
-class engine_config_error : public std::invalid_argument {
+class SMUX_KCP_EXPORT engine_config_error : public std::invalid_argument {
   public:
     using std::invalid_argument::invalid_argument;
 };
 
 /// Empty when `cfg` is usable, else why not.
-[[nodiscard]] std::string validate(engine_config const& cfg);
+[[nodiscard]] SMUX_KCP_EXPORT std::string validate(engine_config const& cfg);
 
 /// What `engine::input` made of one datagram's KCP bytes (kcp-go's Input return codes).
 enum class input_status {
@@ -152,7 +153,7 @@ class datagram_sink {
 
     @par Thread Safety
     None: one engine is used by one thread (or strand) at a time. */
-class engine {
+class SMUX_KCP_EXPORT engine {
   public:
     /// @throws engine_config_error when `validate(cfg)` is not empty.
     explicit engine(engine_config const& cfg);

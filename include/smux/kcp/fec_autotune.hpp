@@ -5,12 +5,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "smux/kcp/export.hpp"
+
 namespace smux::kcp {
 
 /** kcp-go's autoTune (autotune.go): the flags of recent seqids, from which a receiver guesses
     the sender's data and parity counts. kcp-go's decoder asks it only when a shard's flag
     contradicts the position its seqid has under the current parameters. */
-class fec_autotune {
+class SMUX_KCP_EXPORT fec_autotune {
   public:
     /// Ring size: seqid s lands at s mod 258.
     static constexpr std::size_t samples = 258;

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "smux/kcp/export.hpp"
 #include "smux/kcp/mtu.hpp"
 
 /** The Reed-Solomon code of kcp-go's FEC layer (KCP.md §3): klauspost/reedsolomon's default
@@ -20,7 +21,7 @@ inline constexpr std::size_t fec_max_total_shards = 256;
     Vandermonde matrix V[r][c] = r^c times the inverse of its top d×d square. Data shard i is
     row i (the identity); parity shard j is row d+j. The field arithmetic is Intel ISA-L's.
     Not thread-safe: encoding and reconstruction use scratch space inside the object. */
-class reed_solomon {
+class SMUX_KCP_EXPORT reed_solomon {
   public:
     /// True for the parameters klauspost's `New` accepts with parity: d ≥ 1, p ≥ 1, d+p ≤ 256.
     [[nodiscard]] static bool valid(std::size_t data, std::size_t parity) noexcept;

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "smux/kcp/export.hpp"
 #include "smux/kcp/fec_autotune.hpp"
 #include "smux/kcp/fec_codec.hpp"
 
@@ -44,7 +45,7 @@ struct fec_decoder_counters {
     for the largest parameters seen (so never above (3·256 + 1 + 128) × 1500 bytes); after the queue
    and the rebuilt shards reached their largest size, `decode` allocates nothing. Not thread-safe.
  */
-class fec_decoder {
+class SMUX_KCP_EXPORT fec_decoder {
   public:
     /** A decoder starting from the receiver's own `data` and `parity`. A receiver with FEC
         off (or parameters kcp-go refuses) gets (1, 1), as kcp-go makes on the first FEC

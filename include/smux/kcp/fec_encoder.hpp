@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "smux/kcp/export.hpp"
 #include "smux/kcp/fec_codec.hpp"
 
 namespace smux::kcp {
@@ -15,7 +16,7 @@ namespace smux::kcp {
     KCP emits goes through `encode` (ACK-only ones too): it gets the next seqid and the data
     flag and size field in place, and after the d-th data datagram of a group the p parity
     datagrams come back. No allocation after `create`. */
-class fec_encoder {
+class SMUX_KCP_EXPORT fec_encoder {
   public:
     /** The encoder for `data` + `parity` shards whose FEC header sits `header_offset` bytes
         into each datagram (20 behind kcp-go's crypt header, 0 without a cipher). Empty unless

@@ -6,6 +6,8 @@
 #include <optional>
 #include <span>
 
+#include "smux/kcp/export.hpp"
+
 /** The layers kcp-go wraps around KCP segments in one UDP datagram (KCP.md §1 to §3): the
     crypt header (nonce and CRC-32, present whenever a cipher is set: always in kcptun) and the
     FEC header. Encryption itself and Reed-Solomon coding are separate pieces. */
@@ -17,15 +19,15 @@ inline constexpr std::size_t nonce_size = 16;
 inline constexpr std::size_t crypt_header_size = 20;
 
 /// CRC-32/IEEE, as zlib's `crc32` (reflected 0xEDB88320, init and final XOR 0xFFFFFFFF).
-[[nodiscard]] std::uint32_t crc32_ieee(std::span<std::byte const> bytes) noexcept;
+[[nodiscard]] SMUX_KCP_EXPORT std::uint32_t crc32_ieee(std::span<std::byte const> bytes) noexcept;
 
 /// Writes the CRC of `plaintext[20..]` at bytes 16..19 (before encryption, as kcp-go does).
 /// Precondition: at least `crypt_header_size` bytes.
-void seal_crc(std::span<std::byte> plaintext) noexcept;
+SMUX_KCP_EXPORT void seal_crc(std::span<std::byte> plaintext) noexcept;
 
 /// After decryption: true when the datagram holds a crypt header and its CRC matches. kcp-go
 /// drops any other datagram silently.
-[[nodiscard]] bool crc_matches(std::span<std::byte const> plaintext) noexcept;
+[[nodiscard]] SMUX_KCP_EXPORT bool crc_matches(std::span<std::byte const> plaintext) noexcept;
 
 /// FEC flag values (u16 LE at offset 4 of the FEC header).
 inline constexpr std::uint16_t fec_flag_data = 0x00f1;
@@ -53,7 +55,8 @@ struct fec_header {
     these are plain KCP bytes: kcp-go decides per datagram by the flag at offset 4 (a KCP
     header never holds 0x00f1/0x00f2 there). A data shard shorter than its 8-byte header is
     empty too. */
-[[nodiscard]] std::optional<fec_header> read_fec_header(std::span<std::byte const> bytes) noexcept;
+[[nodiscard]] SMUX_KCP_EXPORT std::optional<fec_header> read_fec_header(
+    std::span<std::byte const> bytes) noexcept;
 
 }  // namespace smux::kcp
 

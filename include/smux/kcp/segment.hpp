@@ -6,6 +6,8 @@
 #include <optional>
 #include <span>
 
+#include "smux/kcp/export.hpp"
+
 /** The KCP layer of kcp-go 5.6.1 (KCP.md §4), sans I/O: segments as bytes, nothing else.
     No Asio, no clock, no socket in this namespace. */
 namespace smux::kcp {
@@ -37,8 +39,8 @@ struct segment_header {
 };
 
 /// Writes `h` in kcp-go's layout.
-void encode_segment_header(segment_header const& h,
-                           std::span<std::byte, segment_header_size> out) noexcept;
+SMUX_KCP_EXPORT void encode_segment_header(segment_header const& h,
+                                           std::span<std::byte, segment_header_size> out) noexcept;
 
 /// One segment of a datagram: its header and a view of its payload.
 struct segment_view {
@@ -52,7 +54,7 @@ struct segment_view {
     parse ends when fewer than 24 bytes remain, and it is abandoned at a segment whose command
     is not 81..84 or whose `len` runs past the end (`malformed()` then tells so; the segments
     before it stand). */
-class segment_reader {
+class SMUX_KCP_EXPORT segment_reader {
   public:
     /// Reads the segments of `bytes` (a view: it must outlive the reader).
     explicit segment_reader(std::span<std::byte const> bytes) noexcept : rest_(bytes) {}

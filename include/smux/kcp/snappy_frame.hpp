@@ -8,6 +8,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "smux/kcp/export.hpp"
+
 /** kcptun's compression (KCP.md §5): golang/snappy's *framing format*, written as kcptun's
     CompStream does (a buffered Writer flushed after every write), sans I/O. */
 namespace smux::kcp {
@@ -41,7 +43,7 @@ enum class snappy_error {
 };
 
 /// The category of `snappy_error` codes.
-[[nodiscard]] std::error_category const& snappy_category() noexcept;
+[[nodiscard]] SMUX_KCP_EXPORT std::error_category const& snappy_category() noexcept;
 
 /// `e` as a `std::error_code` (so `snappy_error` values compare with codes).
 [[nodiscard]] inline std::error_code make_error_code(snappy_error e) noexcept {
@@ -49,11 +51,12 @@ enum class snappy_error {
 }
 
 /// golang/snappy's chunk checksum: CRC-32C, rotated right by 15, plus 0xa282ead8.
-[[nodiscard]] std::uint32_t snappy_masked_crc(std::span<std::byte const> data) noexcept;
+[[nodiscard]] SMUX_KCP_EXPORT std::uint32_t snappy_masked_crc(
+    std::span<std::byte const> data) noexcept;
 
 /** One direction's writer: each `encode` call is what kcptun's CompStream.Write puts on the
     wire (golang/snappy Writer.Write then Flush). Not thread-safe. */
-class snappy_frame_encoder {
+class SMUX_KCP_EXPORT snappy_frame_encoder {
   public:
     /** Encodes the first min(size, 65536) bytes of `data` as one chunk and returns the bytes
         to send: the stream identifier first if nothing was sent yet, then the chunk (type 0x00

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <vector>
 
+#include "smux/kcp/export.hpp"
 #include "smux/kcp/snappy_frame.hpp"
 
 namespace smux::kcp {
@@ -19,7 +20,7 @@ namespace smux::kcp {
 
     Two ways to feed it: `feed` copies, or `prepare` + `commit` let a socket read straight
     into the decoder's buffer. */
-class snappy_frame_decoder {
+class SMUX_KCP_EXPORT snappy_frame_decoder {
   public:
     /// Where the next framed bytes may be written; empty while decoded data must be read first.
     [[nodiscard]] std::span<std::byte> prepare();

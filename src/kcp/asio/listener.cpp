@@ -4,12 +4,14 @@
 
 #include "receive_batch.hpp"
 #include "send_batch.hpp"
+#include "smux/kcp/asio/export.hpp"
 
 namespace smux::kcp {
 
 namespace detail {
 
-struct listener_impl::counters : listener_stats {};
+// Hidden, though nested in an exported class.
+struct SMUX_KCP_ASIO_NO_EXPORT listener_impl::counters : listener_stats {};
 
 namespace {
 

@@ -41,7 +41,7 @@ class listener_impl;
 
     @par Thread Safety
     As an Asio acceptor. The listener and all its conversations share one strand. */
-class listener {
+class SMUX_KCP_ASIO_EXPORT listener {
   public:
     /// The listener's strand, type-erased.
     using executor_type = net::any_io_executor;
@@ -83,6 +83,7 @@ class listener {
 
 }  // namespace smux::kcp
 
+#include "smux/kcp/asio/export.hpp"
 #include "smux/kcp/asio/impl/listener.hpp"
 
 #endif

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "smux/kcp/asio/export.hpp"
 #include "smux/kcp/crypt.hpp"
 #include "smux/kcp/engine.hpp"
 
@@ -47,11 +48,12 @@ struct options {
 
 /// The engine settings `opts` stand for, for conversation `conv`.
 /// @throws engine_config_error naming the field that is out of range.
-[[nodiscard]] engine_config make_engine_config(options const& opts, std::uint32_t conv);
+[[nodiscard]] SMUX_KCP_ASIO_EXPORT engine_config make_engine_config(options const& opts,
+                                                                    std::uint32_t conv);
 
 /// The cipher of `opts`, or null when `opts.crypt` is empty.
 /// @throws unsupported_cipher for a cipher this build cannot serve.
-[[nodiscard]] std::shared_ptr<block_crypt> make_crypt(options const& opts);
+[[nodiscard]] SMUX_KCP_ASIO_EXPORT std::shared_ptr<block_crypt> make_crypt(options const& opts);
 
 }  // namespace smux::kcp
 

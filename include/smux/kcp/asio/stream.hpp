@@ -47,7 +47,7 @@ struct stream_stats {
     one write in flight. Initiating functions may be called from any thread; all work runs on
     the conversation's strand (`get_executor()`), shared with the listener for accepted ones.
 */
-class stream {
+class SMUX_KCP_ASIO_EXPORT stream {
   public:
     /// The conversation's strand, type-erased.
     using executor_type = net::any_io_executor;
@@ -131,6 +131,7 @@ class stream {
 
 }  // namespace smux::kcp
 
+#include "smux/kcp/asio/export.hpp"
 #include "smux/kcp/asio/impl/stream.hpp"
 
 #endif

@@ -13,6 +13,7 @@
 #include "smux/detail/op_slot.hpp"
 #include "smux/error.hpp"
 #include "smux/kcp/asio/detail/teardown.hpp"
+#include "smux/kcp/asio/export.hpp"
 #include "smux/kcp/asio/options.hpp"
 #include "smux/kcp/conversation.hpp"
 
@@ -45,8 +46,9 @@ inline constexpr std::size_t max_io_buffers = 16;
     parked read and one parked write. Everything runs on `strand()`; what a listener shares
     with its conversations (socket, cipher) runs there too. Ends once (close, idle timeout,
     replacement, socket error): parked operations then complete with the reason. */
-class conversation_io final : public std::enable_shared_from_this<conversation_io>,
-                              public teardown_target {
+class SMUX_KCP_ASIO_EXPORT conversation_io final
+    : public std::enable_shared_from_this<conversation_io>,
+      public teardown_target {
   public:
     using strand_type = net::strand<net::any_io_executor>;
     template <class Byte>

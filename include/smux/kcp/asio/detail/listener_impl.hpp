@@ -12,6 +12,7 @@
 #include <asio/ip/udp.hpp>
 
 #include "smux/kcp/asio/detail/conversation_io.hpp"
+#include "smux/kcp/asio/export.hpp"
 #include "smux/kcp/asio/stream.hpp"
 
 namespace smux::kcp {
@@ -30,8 +31,8 @@ struct accept_data {
 /** The shared state of a `listener`: its socket, the conversations by remote address, the
     accept backlog and a parked accept. Everything runs on one strand, the conversations'
     too, so a datagram is decrypted and handed to its engine in the receive buffer. */
-class listener_impl final : public std::enable_shared_from_this<listener_impl>,
-                            public teardown_target {
+class SMUX_KCP_ASIO_EXPORT listener_impl final : public std::enable_shared_from_this<listener_impl>,
+                                                 public teardown_target {
   public:
     using endpoint_type = net::ip::udp::endpoint;
     using accept_slot = smux::detail::op_slot<void(error_code, stream), accept_data>;

@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "smux/detail/asio_compat.hpp"
+#include "smux/kcp/asio/export.hpp"
 
 namespace smux::kcp::detail {
 
 /// Something that parks handlers (which may own it, through a coroutine frame) or links
 /// to objects that link back: it must drop them when its execution context goes away.
-class teardown_target {
+class SMUX_KCP_ASIO_EXPORT teardown_target {
   public:
     /// The context is being destroyed: drop parked handlers and links without calling them.
     virtual void drop_parked() noexcept = 0;
@@ -24,7 +25,7 @@ class teardown_target {
     releases what they park (smux's session_service does the same for sessions): without
     it, a conversation parked in a coroutine that owns its stream, or a listener and its
     conversations, would keep each other alive. */
-class teardown_service : public net::execution_context::service {
+class SMUX_KCP_ASIO_EXPORT teardown_service : public net::execution_context::service {
   public:
     static inline net::execution_context::id id;  // NOLINT: Asio's service key
 
