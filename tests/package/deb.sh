@@ -22,11 +22,7 @@ timeout 60 "$usr/bin/smux-echo" demo --streams 4 >/dev/null
 "$usr/bin/smux-bench" --help >/dev/null
 
 # CMake: the unpacked libsmux-dev, with both components.
-cmake -S "$src/tests/package/consumer" -B "$scratch/find" -DCMAKE_PREFIX_PATH="$usr" \
-      -DSMUX_COMPONENTS="kcp;ssl" >/dev/null
-cmake --build "$scratch/find" -j2 >/dev/null
-"$scratch/find/consumer"
-"$scratch/find/consumer_kcp"
+"$src/tests/package/consumer.sh" "$src" "$usr" "$scratch/find" "kcp;ssl"
 
 # pkg-config: --define-prefix takes the prefix from where the .pc files are.
 pc() { PKG_CONFIG_PATH="$usr/lib/pkgconfig" pkg-config --define-prefix "$@"; }

@@ -6,9 +6,7 @@ set -euo pipefail
 src=$1 build=$2 scratch=$3
 rm -rf "$scratch"
 cmake --install "$build" --prefix "$scratch/prefix" >/dev/null
-cmake -S "$src/tests/package/consumer" -B "$scratch/find" -DCMAKE_PREFIX_PATH="$scratch/prefix" >/dev/null
-cmake --build "$scratch/find" -j2 >/dev/null
-"$scratch/find/consumer"
+"$src/tests/package/consumer.sh" "$src" "$scratch/prefix" "$scratch/find"
 cmake -S "$src/tests/package/consumer" -B "$scratch/fetch" -DSMUX_CONSUME=FetchContent \
       -DSMUX_SOURCE_DIR="$src" >/dev/null
 cmake --build "$scratch/fetch" -j2 --target consumer >/dev/null
