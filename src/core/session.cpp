@@ -10,8 +10,8 @@ namespace smux::core {
 
 namespace {
 
-constexpr std::size_t arena_bytes = 16 * 1024;
-constexpr std::size_t min_pinned_limit = 256 * 1024;
+constexpr std::size_t arena_bytes = std::size_t{16} * 1024;
+constexpr std::size_t min_pinned_limit = std::size_t{256} * 1024;
 
 std::size_t pinned_limit(config const& cfg, session::options const& opts) {
     if (opts.max_pinned_bytes != 0) {

@@ -16,8 +16,8 @@ namespace smux::detail {
 namespace {
 
 /// One transport read asks for this much; small remnants of a block are not read into.
-constexpr std::size_t rx_block_size = 64 * 1024;
-constexpr std::size_t rx_min_read = 4 * 1024;
+constexpr std::size_t rx_block_size = std::size_t{64} * 1024;
+constexpr std::size_t rx_min_read = std::size_t{4} * 1024;
 
 /// After a failed write, reading goes on this long at most (a peer that closed has its last
 /// frames in our receive queue; they take microseconds to read).

@@ -118,7 +118,9 @@ struct SMUX_KCP_NO_EXPORT engine::impl {
 
     // engine.cpp
     [[nodiscard]] std::uint16_t wnd_unused() const noexcept;
-    [[nodiscard]] std::size_t max_pending_acks() const noexcept { return 2 * cfg.rcv_wnd; }
+    [[nodiscard]] std::size_t max_pending_acks() const noexcept {
+        return 2 * std::size_t{cfg.rcv_wnd};
+    }
     [[nodiscard]] bool idle() const noexcept;
     bool take_front();
 };

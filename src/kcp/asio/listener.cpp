@@ -38,7 +38,8 @@ constexpr std::size_t receive_rounds = 4;  ///< batches read before settling
 
 }  // namespace
 
-listener_impl::listener_impl(net::any_io_executor ex, endpoint_type const& local, options opts)
+listener_impl::listener_impl(net::any_io_executor const& ex, endpoint_type const& local,
+                             options opts)
     : strand_(net::make_strand(ex)),
       executor_(strand_),
       opts_(std::move(opts)),
@@ -227,8 +228,8 @@ listener_stats listener_impl::stats() const {
 }  // namespace detail
 
 listener::listener(net::any_io_executor ex, endpoint_type const& local, options opts)
-    : executor_(ex),
-      impl_(std::make_shared<detail::listener_impl>(std::move(ex), local, std::move(opts))) {
+    : executor_(std::move(ex)),
+      impl_(std::make_shared<detail::listener_impl>(executor_, local, std::move(opts))) {
     impl_->start();
 }
 

@@ -49,9 +49,11 @@ class compressed_stream {
         : next_(std::forward<Arg>(arg), std::forward<Args>(args)...) {}
 
     /// Moves the stream; not while an operation is pending.
-    compressed_stream(compressed_stream&&) = default;
+    compressed_stream(compressed_stream&&) noexcept(
+        std::is_nothrow_move_constructible_v<NextLayer>) = default;
     /// Moves the stream; not while an operation is pending.
-    compressed_stream& operator=(compressed_stream&&) = default;
+    compressed_stream& operator=(compressed_stream&&) noexcept(
+        std::is_nothrow_move_assignable_v<NextLayer>) = default;
 
     /// The next layer's executor.
     [[nodiscard]] executor_type get_executor() noexcept { return next_.get_executor(); }

@@ -39,7 +39,7 @@ class SMUX_KCP_ASIO_EXPORT listener_impl final : public std::enable_shared_from_
     /// kcp-go's acceptBacklog.
     static constexpr std::size_t backlog_limit = 128;
 
-    listener_impl(net::any_io_executor ex, endpoint_type const& local, options opts);
+    listener_impl(net::any_io_executor const& ex, endpoint_type const& local, options opts);
     ~listener_impl();
 
     /// Starts reading (after construction, any thread).
