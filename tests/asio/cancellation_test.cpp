@@ -40,7 +40,7 @@ void write_now(asio::io_context& ioc, smux::stream& s, std::string const& text) 
 }
 
 /// Reads once on `s` and returns the text (empty on error, which is reported).
-std::string read_now(asio::io_context& ioc, smux::stream& s) {
+std::string read_once(asio::io_context& ioc, smux::stream& s) {
     std::array<char, 256> buf{};
     capture<smux::error_code, std::size_t> r;
     s.async_read_some(asio::buffer(buf), r.handler());
@@ -65,11 +65,11 @@ TEST_P(cancel_by_type, pending_read_cancelled_through_slot_loses_no_data) {
     EXPECT_EQ(r.calls, 1);
 
     write_now(ioc, c, "after cancel");
-    EXPECT_EQ(read_now(ioc, s), "after cancel");
+    EXPECT_EQ(read_once(ioc, s), "after cancel");
     // A late emit on the same slot (already cleared) changes nothing.
     signal.emit(type());
     write_now(ioc, c, "still fine");
-    EXPECT_EQ(read_now(ioc, s), "still fine");
+    EXPECT_EQ(read_once(ioc, s), "still fine");
     EXPECT_EQ(r.calls, 1);
 }
 
@@ -90,7 +90,7 @@ TEST_P(cancel_by_type, pending_accept_cancelled_through_slot_loses_no_stream) {
     ASSERT_TRUE(pair);
     EXPECT_EQ(pair->second.id(), 3U);
     write_now(ioc, pair->first, "x");
-    EXPECT_EQ(read_now(ioc, pair->second), "x");
+    EXPECT_EQ(read_once(ioc, pair->second), "x");
 }
 
 TEST_P(cancel_by_type, wait_closed_cancelled_through_slot) {
@@ -136,7 +136,7 @@ TEST_P(cancel_by_type, write_blocked_on_the_closed_window_is_cancelled) {
     auto other = open_pair_now(ioc, client(), server());
     ASSERT_TRUE(other);
     write_now(ioc, other->first, "other");
-    EXPECT_EQ(read_now(ioc, other->second), "other");
+    EXPECT_EQ(read_once(ioc, other->second), "other");
     ASSERT_FALSE(blocked.done) << "a write beyond the window completed: "
                                << blocked.get<0>().message() << " " << blocked.get<1>();
 
@@ -283,9 +283,9 @@ TEST_P(cancellation, stream_cancel_completes_the_pending_read_and_keeps_the_stre
     EXPECT_TRUE(s.is_open());
 
     write_now(ioc, c, "kept");
-    EXPECT_EQ(read_now(ioc, s), "kept");
+    EXPECT_EQ(read_once(ioc, s), "kept");
     write_now(ioc, s, "both ways");
-    EXPECT_EQ(read_now(ioc, c), "both ways");
+    EXPECT_EQ(read_once(ioc, c), "both ways");
 }
 
 using cancellation_v2 = stream_pair_test<>;

@@ -20,7 +20,6 @@ using namespace smux_test;
 using namespace asio::experimental::awaitable_operators;
 
 using receive_result = capture<smux::error_code, smux::received_buffers>;
-constexpr std::uint64_t mib = 1024 * 1024;
 
 std::string text_of(smux::received_buffers const& r) {
     std::string out;
@@ -28,13 +27,6 @@ std::string text_of(smux::received_buffers const& r) {
         out.append(static_cast<char const*>(b.data()), b.size());
     }
     return out;
-}
-
-void write_text(asio::io_context& ioc, smux::stream& st, std::string const& text) {
-    capture<smux::error_code, std::size_t> w;
-    asio::async_write(st, asio::buffer(text), w.handler());
-    ASSERT_TRUE(run_until(ioc, w.ready()));
-    ASSERT_FALSE(w.get<0>()) << w.get<0>().message();
 }
 
 class stream_receive : public stream_pair_test<::testing::TestWithParam<int>> {};

@@ -16,8 +16,6 @@ namespace {
 using namespace smux_test;
 using namespace asio::experimental::awaitable_operators;
 
-constexpr std::uint64_t mib = 1024 * 1024;
-
 class transfer : public ::testing::TestWithParam<int> {};
 
 TEST_P(transfer, sixty_four_mib_one_direction) {

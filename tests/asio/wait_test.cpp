@@ -37,13 +37,6 @@ std::size_t available_now(asio::io_context& ioc, smux::stream& st) {
     return n;
 }
 
-void write_text(asio::io_context& ioc, smux::stream& st, std::string const& text) {
-    io_result w;
-    asio::async_write(st, asio::buffer(text), w.handler());
-    ASSERT_TRUE(run_until(ioc, w.ready()));
-    ASSERT_FALSE(w.get<0>()) << w.get<0>().message();
-}
-
 class stream_wait : public stream_pair_test<::testing::TestWithParam<int>> {};
 
 TEST_P(stream_wait, completes_on_data_and_takes_nothing) {

@@ -12,8 +12,6 @@ namespace interop {
 
 namespace {
 
-constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
 /// Completion of the server's detached coroutines: an escaped exception is reported, not
 /// rethrown into io_context::run.
 void report(std::exception_ptr e) {

@@ -18,8 +18,6 @@ namespace interop {
 
 namespace {
 
-constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
 /// Counts detached coroutines down and wakes the waiter when all finished.
 class completion_latch {
   public:

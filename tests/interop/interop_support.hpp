@@ -9,7 +9,9 @@
 
 #include <array>
 #include <asio/awaitable.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +31,8 @@ namespace interop {
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+inline constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 // ---- scenario parameters (the same for every pairing)
 

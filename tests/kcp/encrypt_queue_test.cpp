@@ -44,7 +44,7 @@ class recording_crypt final : public block_crypt {
     }
 };
 
-bytes datagram(std::size_t i, std::size_t size = 100) {
+bytes plain_datagram(std::size_t i, std::size_t size = 100) {
     bytes d(size, static_cast<std::byte>(i));
     return d;
 }
@@ -60,13 +60,13 @@ TEST(kcp_encrypt_queue, a_full_queue_goes_out_encrypted_in_order_and_drain_sends
     std::vector<bytes> out;
     auto sink = [&](std::span<std::byte> d) { out.emplace_back(d.begin(), d.end()); };
     for (std::size_t i = 0; i < 6; ++i) {
-        q.push(c, datagram(i), sink);
+        q.push(c, plain_datagram(i), sink);
         EXPECT_EQ(out.size(), i < 3 ? 0U : 4U) << "after datagram " << i;
     }
     q.drain(c, sink);
     ASSERT_EQ(out.size(), 6U);
     for (std::size_t i = 0; i < 6; ++i) {
-        EXPECT_EQ(out[i], encrypted(datagram(i))) << "datagram " << i;
+        EXPECT_EQ(out[i], encrypted(plain_datagram(i))) << "datagram " << i;
     }
     EXPECT_EQ(c.batches, (std::vector<std::size_t>{4, 2}));
     q.drain(c, sink);  // empty: nothing more
@@ -79,11 +79,11 @@ TEST(kcp_encrypt_queue, an_oversized_datagram_goes_out_after_what_was_queued) {
     encrypt_queue q(c.lanes());
     std::vector<bytes> out;
     auto sink = [&](std::span<std::byte> d) { out.emplace_back(d.begin(), d.end()); };
-    q.push(c, datagram(1), sink);
-    q.push(c, datagram(2, smux::kcp::mtu_limit + 1), sink);
+    q.push(c, plain_datagram(1), sink);
+    q.push(c, plain_datagram(2, smux::kcp::mtu_limit + 1), sink);
     ASSERT_EQ(out.size(), 2U);
-    EXPECT_EQ(out[0], encrypted(datagram(1)));
-    EXPECT_EQ(out[1], encrypted(datagram(2, smux::kcp::mtu_limit + 1)));
+    EXPECT_EQ(out[0], encrypted(plain_datagram(1)));
+    EXPECT_EQ(out[1], encrypted(plain_datagram(2, smux::kcp::mtu_limit + 1)));
     EXPECT_EQ(c.singles, 1U);
 }
 

@@ -21,7 +21,7 @@ bytes const world_push = from_hex("04030201510000020d0c0b0a010000000000000005000
 bytes const hi_push = from_hex("04030201510000020d0c0b0a0100000000000000020000006869");
 
 /// A datagram as KCP hands it over: `offset` bytes of crypt header, 8 for FEC, the KCP bytes.
-bytes datagram(std::size_t offset, bytes const& kcp) {
+bytes shard_datagram(std::size_t offset, bytes const& kcp) {
     return bytes(offset + smux::kcp::fec_data_header_size) + kcp;
 }
 
@@ -50,8 +50,8 @@ TEST(kcp_fec_encoder, fec_off_parameters_make_no_encoder) {
 TEST(kcp_fec_encoder, the_2_1_group_of_vector_d) {
     auto enc = fec_encoder::create(2, 1, 0);
     ASSERT_TRUE(enc);
-    bytes d0 = datagram(0, from_hex(kcp_vectors::push_b));
-    bytes d1 = datagram(0, world_push);
+    bytes d0 = shard_datagram(0, from_hex(kcp_vectors::push_b));
+    bytes d1 = shard_datagram(0, world_push);
     EXPECT_TRUE(enc->encode(d0).empty());
     EXPECT_EQ(to_hex(d0),
               "00000000f1001f0004030201510000020d0c0b0a00000000000000000500000068656c6c6f");
@@ -66,8 +66,8 @@ TEST(kcp_fec_encoder, the_2_1_group_of_vector_d) {
 
 TEST(kcp_fec_encoder, the_unequal_group_of_vector_d_pads_with_zeros) {
     auto enc = fec_encoder::create(2, 1, 0);
-    bytes d0 = datagram(0, from_hex(kcp_vectors::push_b));
-    bytes d1 = datagram(0, hi_push);
+    bytes d0 = shard_datagram(0, from_hex(kcp_vectors::push_b));
+    bytes d1 = shard_datagram(0, hi_push);
     (void)enc->encode(d0);
     auto const parity = enc->encode(d1);
     EXPECT_EQ(to_hex(d1), "01000000f1001c0004030201510000020d0c0b0a0100000000000000020000006869")
@@ -80,8 +80,8 @@ TEST(kcp_fec_encoder, the_unequal_group_of_vector_d_pads_with_zeros) {
 
 TEST(kcp_fec_encoder, behind_a_crypt_header_as_vector_d_with_crypt_none) {
     auto enc = fec_encoder::create(2, 1, smux::kcp::crypt_header_size);
-    bytes d0 = datagram(20, from_hex(kcp_vectors::push_b));
-    bytes d1 = datagram(20, world_push);
+    bytes d0 = shard_datagram(20, from_hex(kcp_vectors::push_b));
+    bytes d1 = shard_datagram(20, world_push);
     EXPECT_TRUE(enc->encode(d0).empty());
     seal_none(d0, 0x00);
     EXPECT_EQ(to_hex(d0), to_hex(from_hex(kcp_vectors::c2_plaintext)));
@@ -102,7 +102,7 @@ TEST(kcp_fec_encoder, every_datagram_takes_a_seqid_and_parity_follows_the_dth) {
     for (std::uint32_t group = 0; group < 3; ++group) {
         for (std::uint32_t i = 0; i < 10; ++i) {
             // ACK-only datagrams are shards too (KCP.md §7.6): the size of the KCP bytes is moot.
-            bytes d = datagram(20, bytes(i % 2 == 0 ? 24 : 100, std::byte{0x52}));
+            bytes d = shard_datagram(20, bytes(i % 2 == 0 ? 24 : 100, std::byte{0x52}));
             auto const parity = enc->encode(d);
             auto const h = smux::kcp::read_fec_header(std::span(d).subspan(20));
             ASSERT_TRUE(h);
@@ -128,13 +128,13 @@ TEST(kcp_fec_encoder, every_datagram_takes_a_seqid_and_parity_follows_the_dth) {
 TEST(kcp_fec_encoder, padding_never_carries_bytes_of_an_earlier_group) {
     auto enc = fec_encoder::create(2, 2, 0);
     auto rs = smux::kcp::reed_solomon::create(2, 2);
-    bytes long_one = datagram(0, bytes(300, std::byte{0xAB}));
+    bytes long_one = shard_datagram(0, bytes(300, std::byte{0xAB}));
     bytes long_two = long_one;
     (void)enc->encode(long_one);
     (void)enc->encode(long_two);
     // Second group: a short datagram in the slot a long one used, then a medium one.
-    bytes shorter = datagram(0, bytes(10, std::byte{0x11}));
-    bytes medium = datagram(0, bytes(50, std::byte{0x22}));
+    bytes shorter = shard_datagram(0, bytes(10, std::byte{0x11}));
+    bytes medium = shard_datagram(0, bytes(50, std::byte{0x22}));
     (void)enc->encode(shorter);
     auto const parity = enc->encode(medium);
     ASSERT_EQ(parity.size(), 2U);
@@ -159,7 +159,7 @@ TEST(kcp_fec_encoder, seqids_wrap_to_zero_after_a_parity_shard) {
     EXPECT_EQ(enc->wrap(), wrap);
     std::vector<std::uint32_t> seen;
     for (int i = 0; i < 20; ++i) {
-        bytes d = datagram(0, bytes(30));
+        bytes d = shard_datagram(0, bytes(30));
         auto const parity = enc->encode(d);
         seen.push_back(smux::kcp::read_fec_header(d)->seqid);
         for (auto const& p : parity) {

@@ -249,13 +249,6 @@ awaitable<void> echo_until_error(smux::kcp::stream s,
     }
 }
 
-awaitable<void> echo_once(smux::kcp::stream& c, std::string msg) {
-    co_await asio::async_write(c, asio::buffer(msg), use_awaitable);
-    std::string back(msg.size(), '\0');
-    co_await asio::async_read(c, asio::buffer(back), use_awaitable);
-    EXPECT_EQ(back, msg);
-}
-
 /** A new honest client with `o` completes an echo round trip through `l`, whose next accept
     must hand it out; then both ends close, the client first. On failure coroutines stay
     parked on locals: use with ASSERT_TRUE. */

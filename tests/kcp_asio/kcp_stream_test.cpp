@@ -36,13 +36,6 @@ awaitable<void> echo_server(smux::kcp::listener& l, int count) {
     }
 }
 
-awaitable<void> echo_once(smux::kcp::stream& c, std::string msg) {
-    co_await asio::async_write(c, asio::buffer(msg), use_awaitable);
-    std::string back(msg.size(), '\0');
-    co_await asio::async_read(c, asio::buffer(back), use_awaitable);
-    EXPECT_EQ(back, msg);
-}
-
 TEST(KcpStream, EchoThroughListener) {
     asio::io_context ioc;
     smux::kcp::listener l(ioc.get_executor(), loopback(), test_options());

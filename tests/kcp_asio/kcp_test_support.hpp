@@ -43,6 +43,14 @@ inline std::byte kcp_pattern(std::uint64_t i) {
     return static_cast<std::byte>((i * 2654435761U >> 13) & 0xff);
 }
 
+/// Writes `msg` on `c` and expects it back.
+inline asio::awaitable<void> echo_once(smux::kcp::stream& c, std::string msg) {
+    co_await asio::async_write(c, asio::buffer(msg), asio::use_awaitable);
+    std::string back(msg.size(), '\0');
+    co_await asio::async_read(c, asio::buffer(back), asio::use_awaitable);
+    EXPECT_EQ(back, msg);
+}
+
 }  // namespace kcp_asio_test
 
 #endif

@@ -66,6 +66,8 @@ inline constexpr bool sanitized_build = true;
 inline constexpr bool sanitized_build = false;
 #endif
 
+inline constexpr std::uint64_t mib = 1024 * 1024;
+
 inline constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
 using duplex_session = smux::basic_session<smux::test::duplex_stream>;
@@ -260,6 +262,14 @@ struct capture {
         return std::get<I>(args);
     }
 };
+
+/// Writes all of `text` on `st` and checks that it went.
+inline void write_text(asio::io_context& ioc, smux::stream& st, std::string const& text) {
+    capture<smux::error_code, std::size_t> w;
+    asio::async_write(st, asio::buffer(text), w.handler());
+    ASSERT_TRUE(run_until(ioc, w.ready()));
+    ASSERT_FALSE(w.get<0>()) << w.get<0>().message();
+}
 
 // ---- connected session pairs
 
