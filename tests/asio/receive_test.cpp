@@ -88,7 +88,7 @@ TEST_P(stream_receive, held_views_keep_the_peer_within_the_receive_budget) {
     cfg.max_receive_buffer = 64 * 1024;
     cfg.max_stream_buffer = 64 * 1024;
     ASSERT_TRUE(open(cfg));
-    std::size_t const total = 4 * mib;  // far more than the budget and the socket buffers
+    std::size_t const total = 4 * one_mib;  // far more than the budget and the socket buffers
     bytes const data = random_bytes(total, 7);
     capture<smux::error_code, std::size_t> w;
     asio::async_write(c, asio::buffer(data), w.handler());
@@ -237,7 +237,7 @@ asio::awaitable<std::uint64_t> forward(smux::stream& in, smux::stream& out) {
 
 TEST_P(stream_receive, a_forwarder_moves_256_mib_without_copying_payload) {
     ASSERT_TRUE(open(make_config(GetParam())));
-    std::uint64_t const total = sanitized_build ? 32 * mib : 256 * mib;
+    std::uint64_t const total = sanitized_build ? 32 * one_mib : 256 * one_mib;
     task_group tasks;
     tasks.spawn(server().get_executor(), [&]() -> asio::awaitable<void> {
         // The way back is a second stream the server opens.

@@ -21,7 +21,7 @@ class transfer : public ::testing::TestWithParam<int> {};
 TEST_P(transfer, sixty_four_mib_one_direction) {
     asio::io_context ioc;
     auto p = make_local_pair(ioc, make_config(GetParam()));
-    constexpr std::uint64_t total = 64 * mib;
+    constexpr std::uint64_t total = 64 * one_mib;
     task_group tasks;
     tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
         auto a_b = co_await open_pair(p.client, p.server);
@@ -39,7 +39,7 @@ TEST_P(transfer, sixty_four_mib_one_direction) {
 TEST_P(transfer, sixty_four_mib_both_directions_at_once) {
     asio::io_context ioc;
     auto p = make_local_pair(ioc, make_config(GetParam()));
-    constexpr std::uint64_t total = 64 * mib;
+    constexpr std::uint64_t total = 64 * one_mib;
     task_group tasks;
     tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
         auto a_b = co_await open_pair(p.client, p.server);
@@ -200,7 +200,7 @@ TEST_P(transfer, small_receive_budget_and_window_keep_data_flowing) {
     server_cfg.max_stream_buffer = 1024;
     asio::io_context ioc;
     auto p = make_local_pair(ioc, make_config(GetParam()), server_cfg);
-    constexpr std::uint64_t total = mib;
+    constexpr std::uint64_t total = one_mib;
     task_group tasks;
     tasks.spawn(ioc, [&]() -> asio::awaitable<void> {
         auto a_b = co_await open_pair(p.client, p.server);
@@ -231,8 +231,8 @@ TEST(transfer_v2, an_unread_stream_does_not_stall_other_streams) {
             co_await stuck_a.async_write_some(asio::buffer(filler), asio::use_awaitable);
         EXPECT_EQ(n, v2_initial_window);
         auto [sent, got] =
-            co_await (send_pattern(a, pattern(7), 8 * mib) && receive_pattern(b, pattern(7)));
-        expect_received(got, 8 * mib, sent);
+            co_await (send_pattern(a, pattern(7), 8 * one_mib) && receive_pattern(b, pattern(7)));
+        expect_received(got, 8 * one_mib, sent);
         // The unread stream still holds its bytes, in order.
         stuck_a.shutdown_send();
         auto [ec, held] = co_await read_to_end(stuck_b);

@@ -66,7 +66,7 @@ inline constexpr bool sanitized_build = true;
 inline constexpr bool sanitized_build = false;
 #endif
 
-inline constexpr std::uint64_t mib = 1024 * 1024;
+inline constexpr std::uint64_t one_mib = 1024 * 1024;
 
 inline constexpr auto as_tuple_awaitable = asio::experimental::as_tuple(asio::use_awaitable);
 
