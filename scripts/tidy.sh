@@ -6,13 +6,15 @@
 # fails the run.
 # It configures the clang preset (clang 14) for its compile_commands.json and builds nothing
 # (configuring writes the generated smux/version.hpp).
-# Usage: scripts/tidy.sh [-j N]    N clang-tidy processes at once (default 1)
+# Usage: scripts/tidy.sh [-j N | -jN]    N clang-tidy processes at once (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 jobs=1
 if [ "${1:-}" = "-j" ] && [ -n "${2:-}" ]; then
   jobs=$2
+elif [[ "${1:-}" =~ ^-j([0-9]+)$ ]] && [ $# -eq 1 ]; then
+  jobs=${BASH_REMATCH[1]}
 elif [ $# -gt 0 ]; then
   echo "usage: $0 [-j N]" >&2
   exit 2
